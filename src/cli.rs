@@ -1,0 +1,177 @@
+//! The `paved` command line: every subcommand's arguments and what it runs.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::plan::{Format, Live, plan};
+use crate::render::{RenderOptions, render, to_yaml_stream};
+use crate::spec::{self, SPEC_FILE, SpecError};
+
+/// Exit codes, the same for every paved command.
+pub mod exit {
+    /// Done.
+    pub const OK: u8 = 0;
+    /// A step failed (AWS, Kubernetes or GitHub said no, or a guard refused).
+    pub const FAILED: u8 = 1;
+    /// The input is wrong: a spec, a flag or an argument.
+    pub const BAD_INPUT: u8 = 2;
+    /// The new version did not pass verification.
+    pub const VERIFY_FAILED: u8 = 3;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "paved",
+    version,
+    about = "Ship kubeapps to EKS: content-hash image builds, one cluster per app, blue/green DNS cutover",
+    long_about = "paved deploys kubeapps (services declared in kubeapp.yaml) to their own EKS clusters.\n\
+                  A deploy plans (rolling or blue/green), builds the image unless the registry already has its content hash,\n\
+                  creates a cluster when the cluster spec changed, applies and verifies the Kubernetes objects,\n\
+                  moves DNS traffic in checked steps and tears the old cluster down.",
+    after_help = "Exit codes: 0 ok, 1 failed, 2 bad input, 3 verification failed.\n\
+                  An <APP> is a kubeapp.yaml, a directory holding one, or a name under apps/."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a deploy would do: objects, cluster and its hash, DNS, strategy and why
+    Plan(PlanArgs),
+    /// Print the Kubernetes objects of an app as multi-document YAML
+    Render(RenderArgs),
+    /// Check kubeapp.yaml files; every problem is reported with file:line:column (exit 2 if any)
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of kubeapp.yaml (for editors and CI)
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    pub app: String,
+    /// How to print the plan
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Format,
+    /// The image reference to render with (default: `<repository>:unbuilt`)
+    #[arg(long)]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    pub app: String,
+    /// The image reference every container runs (default: `<repository>:unbuilt`)
+    #[arg(long)]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// kubeapp.yaml files, app directories, or directories of apps (such as apps/)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Run the CLI with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ExitCode::from(run(cli))
+}
+
+/// Run a parsed command; returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Plan(args) => with_app(&args.app, |loaded| {
+            let plan = plan(&loaded, Live::Unknown, args.image.clone());
+            print!("{}", plan.render(args.output));
+            exit::OK
+        }),
+        Command::Render(args) => with_app(&args.app, |loaded| {
+            let image = args
+                .image
+                .clone()
+                .unwrap_or_else(|| crate::plan::placeholder_image(&loaded.spec));
+            print!(
+                "{}",
+                to_yaml_stream(&render(&loaded.spec, &RenderOptions { image }))
+            );
+            exit::OK
+        }),
+        Command::Validate(args) => validate(&args.paths),
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&spec::json_schema()).unwrap_or_default()
+            );
+            exit::OK
+        }
+    }
+}
+
+fn with_app(given: &str, f: impl FnOnce(spec::LoadedApp) -> u8) -> u8 {
+    match spec::load(given) {
+        Ok(loaded) => f(loaded),
+        Err(e) => {
+            report_spec_error(&e);
+            exit::BAD_INPUT
+        }
+    }
+}
+
+fn report_spec_error(e: &SpecError) {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    eprint!("{}", e.render(color));
+}
+
+/// The kubeapp files a validate argument stands for.
+fn expand(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let own = path.join(SPEC_FILE);
+    if own.is_file() {
+        return vec![own];
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path().join(SPEC_FILE))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn validate(paths: &[PathBuf]) -> u8 {
+    let mut code = exit::OK;
+    for given in paths {
+        let files = expand(given);
+        if files.is_empty() {
+            eprintln!(
+                "error: no {SPEC_FILE} at {} or in its subdirectories",
+                given.display()
+            );
+            code = exit::BAD_INPUT;
+        }
+        for file in files {
+            match spec::load_file(&file) {
+                Ok(loaded) => println!("ok: {} ({})", file.display(), loaded.spec.name),
+                Err(e) => {
+                    report_spec_error(&e);
+                    code = exit::BAD_INPUT;
+                }
+            }
+        }
+    }
+    code
+}

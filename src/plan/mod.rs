@@ -1,0 +1,422 @@
+//! Desired state vs live state -> a Plan, printed as text, markdown or JSON.
+
+pub mod decide;
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+pub use decide::{Color, Decision, Live, LiveCluster, cluster_name, decide};
+
+use crate::hash::{cluster_hash, cluster_identity, short};
+use crate::render::{KubeObject, RenderOptions, render};
+use crate::spec::{Capacity, KubeApp, LoadedApp};
+
+/// What a deploy of one app would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub app: String,
+    pub spec: String,
+    pub image: ImagePlan,
+    pub cluster: ClusterPlan,
+    pub objects: Vec<ObjectRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsPlan>,
+    pub live: Live,
+    pub decision: Decision,
+    /// The steps the deploy runs, in order.
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImagePlan {
+    pub builder: &'static str,
+    pub repository: String,
+    /// The image reference the objects were rendered with.
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterPlan {
+    pub region: String,
+    pub version: String,
+    pub cluster_hash: String,
+    pub identity: serde_json::Value,
+    pub nodegroups: Vec<NodegroupRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodegroupRow {
+    pub name: String,
+    pub instance_types: Vec<String>,
+    pub capacity: Capacity,
+    pub min: u32,
+    pub desired: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectRow {
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsPlan {
+    pub name: String,
+    pub zone: String,
+    pub ttl: u32,
+    pub traffic_steps: Vec<u8>,
+    pub hold: String,
+}
+
+/// The image an app's objects are rendered with before a build has named a digest.
+pub fn placeholder_image(app: &KubeApp) -> String {
+    format!("{}:unbuilt", repository(app))
+}
+
+/// The app's image repository name.
+pub fn repository(app: &KubeApp) -> String {
+    app.image
+        .repository
+        .clone()
+        .unwrap_or_else(|| app.name.clone())
+}
+
+/// Build the plan of `loaded` against `live`.
+pub fn plan(loaded: &LoadedApp, live: Live, image: Option<String>) -> Plan {
+    let app = &loaded.spec;
+    let reference = image.unwrap_or_else(|| placeholder_image(app));
+    let objects = render(
+        app,
+        &RenderOptions {
+            image: reference.clone(),
+        },
+    );
+    let identity = cluster_identity(app);
+    let hash = cluster_hash(app);
+    let decision = decide(
+        &app.name,
+        app.deploy.strategy,
+        &hash,
+        Some(&identity),
+        &live,
+    );
+    let steps = steps(app, &decision);
+    Plan {
+        app: app.name.clone(),
+        spec: loaded.path.display().to_string(),
+        image: ImagePlan {
+            builder: if app.image.native.is_some() {
+                "native"
+            } else {
+                "docker"
+            },
+            repository: repository(app),
+            reference,
+        },
+        cluster: ClusterPlan {
+            region: app.cluster.region.clone(),
+            version: app.cluster.version.clone(),
+            cluster_hash: hash,
+            identity,
+            nodegroups: app
+                .cluster
+                .nodegroups
+                .iter()
+                .map(|(name, ng)| NodegroupRow {
+                    name: name.clone(),
+                    instance_types: ng.instance_types.clone(),
+                    capacity: ng.capacity,
+                    min: ng.min,
+                    desired: ng.desired_size(),
+                    max: ng.max,
+                })
+                .collect(),
+        },
+        objects: objects.iter().map(row).collect(),
+        dns: app.dns.as_ref().map(|d| DnsPlan {
+            name: d.name.clone(),
+            zone: d.zone.clone(),
+            ttl: d.ttl,
+            traffic_steps: app.deploy.traffic.steps.clone(),
+            hold: app.deploy.traffic.hold.clone(),
+        }),
+        live,
+        decision,
+        steps,
+    }
+}
+
+fn row(o: &KubeObject) -> ObjectRow {
+    ObjectRow {
+        kind: o.kind(),
+        namespace: o.namespace().map(String::from),
+        name: o.name().to_string(),
+        summary: o.summary(),
+    }
+}
+
+fn steps(app: &KubeApp, decision: &Decision) -> Vec<String> {
+    let name = &app.name;
+    let traffic = app
+        .deploy
+        .traffic
+        .steps
+        .iter()
+        .map(|s| format!("{s}%"))
+        .collect::<Vec<_>>()
+        .join(" -> ");
+    let blue_green = |color: String, replaces: Option<String>| {
+        let mut s = vec![
+            "build-image (skipped if the registry has the content hash)".to_string(),
+            format!("create-cluster {name}-{color}"),
+            format!("apply-specs to {name}-{color}"),
+            format!("verify {name}-{color}"),
+        ];
+        if app.dns.is_some() {
+            s.push(format!(
+                "switch-traffic to {color}: {traffic}, holding {} each",
+                app.deploy.traffic.hold
+            ));
+        }
+        if let Some(old) = replaces {
+            s.push(format!("bake {}", app.deploy.bake));
+            s.push(format!("teardown {name}-{old}"));
+        }
+        s
+    };
+    match decision {
+        Decision::Rolling { color, .. } => vec![
+            "build-image (skipped if the registry has the content hash)".to_string(),
+            format!("apply-specs to {name}-{color}"),
+            format!("verify {name}-{color}"),
+        ],
+        Decision::BlueGreen {
+            color, replaces, ..
+        } => blue_green(color.to_string(), replaces.map(|c| c.to_string())),
+        Decision::Undecided { .. } => blue_green("<new color>".into(), Some("<old color>".into()))
+            .into_iter()
+            .map(|s| format!("{s} (if blue-green)"))
+            .collect(),
+        Decision::Refused { .. } => Vec::new(),
+    }
+}
+
+/// How a plan is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+impl Plan {
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Text => self.to_text(),
+            Format::Markdown => self.to_markdown(),
+            Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
+        }
+    }
+
+    fn live_summary(&self) -> String {
+        match &self.live {
+            Live::Unknown => "unknown (offline)".into(),
+            Live::Known { clusters } if clusters.is_empty() => "no clusters".into(),
+            Live::Known { clusters } => clusters
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} (hash {}, weight {})",
+                        cluster_name(&self.app, c.color),
+                        c.cluster_hash.as_deref().map_or("none", short),
+                        c.weight.map_or("none".into(), |w| w.to_string())
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "app {}  ({})", self.app, self.spec);
+        let _ = writeln!(
+            out,
+            "\nimage: {} build, repository {}",
+            self.image.builder, self.image.repository
+        );
+        let _ = writeln!(
+            out,
+            "\ncluster: EKS {} in {}, cluster hash {}",
+            self.cluster.version,
+            self.cluster.region,
+            short(&self.cluster.cluster_hash)
+        );
+        let ng_rows: Vec<Vec<String>> = self
+            .cluster
+            .nodegroups
+            .iter()
+            .map(|n| {
+                vec![
+                    n.name.clone(),
+                    n.instance_types.join(","),
+                    capacity(n.capacity).into(),
+                    format!("{}/{}/{}", n.min, n.desired, n.max),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["NODEGROUP", "INSTANCE TYPES", "CAPACITY", "MIN/DESIRED/MAX"],
+            &ng_rows,
+        ));
+        let _ = writeln!(out, "\nobjects:");
+        let rows: Vec<Vec<String>> = self
+            .objects
+            .iter()
+            .map(|o| {
+                vec![
+                    o.kind.to_string(),
+                    o.namespace.clone().unwrap_or_else(|| "-".into()),
+                    o.name.clone(),
+                    o.summary.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["KIND", "NAMESPACE", "NAME", "DETAILS"], &rows));
+        match &self.dns {
+            Some(d) => {
+                let steps: Vec<String> = d.traffic_steps.iter().map(|s| format!("{s}%")).collect();
+                let _ = writeln!(
+                    out,
+                    "\ndns: {} in zone {}, ttl {}s; traffic steps {} holding {}",
+                    d.name,
+                    d.zone,
+                    d.ttl,
+                    steps.join(" -> "),
+                    d.hold
+                );
+            }
+            None => {
+                let _ = writeln!(out, "\ndns: none (no traffic to move)");
+            }
+        }
+        let _ = writeln!(out, "\nlive: {}", self.live_summary());
+        let _ = writeln!(
+            out,
+            "strategy: {}\n  because {}",
+            self.decision.label(),
+            self.decision.reason()
+        );
+        if !self.steps.is_empty() {
+            let _ = writeln!(out, "\nsteps:");
+            for (i, s) in self.steps.iter().enumerate() {
+                let _ = writeln!(out, "  {}. {s}", i + 1);
+            }
+        }
+        out
+    }
+
+    fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "### paved plan: `{}`\n", self.app);
+        let _ = writeln!(out, "| | |\n|---|---|");
+        let _ = writeln!(out, "| **strategy** | {} |", self.decision.label());
+        let _ = writeln!(out, "| **why** | {} |", md_cell(self.decision.reason()));
+        let _ = writeln!(
+            out,
+            "| **image** | {} build, repository `{}` |",
+            self.image.builder, self.image.repository
+        );
+        let _ = writeln!(
+            out,
+            "| **cluster** | EKS {} in {}, hash `{}` |",
+            self.cluster.version,
+            self.cluster.region,
+            short(&self.cluster.cluster_hash)
+        );
+        if let Some(d) = &self.dns {
+            let steps: Vec<String> = d.traffic_steps.iter().map(|s| format!("{s}%")).collect();
+            let _ = writeln!(
+                out,
+                "| **dns** | `{}` (ttl {}s), steps {} |",
+                d.name,
+                d.ttl,
+                steps.join(" → ")
+            );
+        }
+        let _ = writeln!(out, "| **live** | {} |", md_cell(&self.live_summary()));
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} objects</summary>\n",
+            self.objects.len()
+        );
+        let _ = writeln!(
+            out,
+            "| kind | namespace | name | details |\n|---|---|---|---|"
+        );
+        for o in &self.objects {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                o.kind,
+                o.namespace.as_deref().unwrap_or("-"),
+                o.name,
+                md_cell(&o.summary)
+            );
+        }
+        let _ = writeln!(out, "\n</details>");
+        if !self.steps.is_empty() {
+            let _ = writeln!(out, "\n**steps**\n");
+            for (i, s) in self.steps.iter().enumerate() {
+                let _ = writeln!(out, "{}. {}", i + 1, md_cell(s));
+            }
+        }
+        out
+    }
+}
+
+fn capacity(c: Capacity) -> &'static str {
+    match c {
+        Capacity::Spot => "spot",
+        Capacity::OnDemand => "on-demand",
+    }
+}
+
+fn md_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A plain text table with columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = widths.get(i).copied().unwrap_or(0)))
+            .collect();
+        format!("  {}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(headers.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
