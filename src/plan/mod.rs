@@ -391,9 +391,8 @@ fn capacity(c: Capacity) -> &'static str {
 }
 
 fn md_cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    // `<` would open an HTML tag in GitHub's markdown; `>` alone is harmless.
+    text.replace('|', "\\|").replace('<', "&lt;")
 }
 
 /// A plain text table with columns padded to their widest cell.

@@ -41,6 +41,10 @@ pub const RUN_AS: i64 = 65532;
 /// One object paved applies. The variants are in apply order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "an app renders a handful of objects; boxing would only add noise"
+)]
 pub enum KubeObject {
     Namespace(Namespace),
     ServiceAccount(KubeServiceAccount),
@@ -374,12 +378,12 @@ fn pod_annotations(app: &KubeApp, c: &Component, config_hash: &str) -> BTreeMap<
     if !app.config.is_empty() {
         a.insert(CONFIG_HASH_ANNOTATION.to_string(), config_hash.to_string());
     }
-    if let Some(metrics) = &app.observability.metrics {
-        if let Some(port) = c.ports.get(&metrics.port) {
-            a.insert("prometheus.io/scrape".into(), "true".into());
-            a.insert("prometheus.io/port".into(), port.to_string());
-            a.insert("prometheus.io/path".into(), metrics.path.clone());
-        }
+    if let Some(metrics) = &app.observability.metrics
+        && let Some(port) = c.ports.get(&metrics.port)
+    {
+        a.insert("prometheus.io/scrape".into(), "true".into());
+        a.insert("prometheus.io/port".into(), port.to_string());
+        a.insert("prometheus.io/path".into(), metrics.path.clone());
     }
     let logging = &app.observability.logging;
     if logging.exclude {

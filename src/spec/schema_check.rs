@@ -23,14 +23,21 @@ impl<'s> SchemaChecker<'s> {
     pub fn check(&self, node: &Node) -> Vec<Problem> {
         let mut problems = Vec::new();
         self.check_at(self.root, node, "", &mut problems);
+        for p in &mut problems {
+            if p.help.is_none() {
+                p.help = Some("`paved schema` prints what each key takes".into());
+            }
+        }
         problems
     }
 
-    /// The description the schema gives of the value at `path`, as a help line.
+    /// The description the schema gives of the value at `path` (or of its nearest described
+    /// parent), as a help line.
     pub fn help_at(&self, path: &[super::yaml::PathSeg]) -> Option<String> {
         use super::yaml::PathSeg;
         let mut schema = self.resolve(self.root);
         let mut key = "";
+        let mut best = None;
         for seg in path {
             schema = self.unwrap_optional(schema);
             let next = match seg {
@@ -43,10 +50,17 @@ impl<'s> SchemaChecker<'s> {
                 }
                 PathSeg::Index(_) => schema.get("items"),
             };
-            schema = self.resolve(next?);
+            let Some(next) = next else { break };
+            // A property's own description sits beside its `$ref`; look before resolving.
+            let described = next
+                .get("description")
+                .or_else(|| self.resolve(next).get("description"));
+            if let Some(desc) = described.and_then(J::as_str) {
+                best = Some(format!("`{key}`: {}", first_sentence(desc)));
+            }
+            schema = self.resolve(next);
         }
-        let desc = schema.get("description").and_then(J::as_str)?;
-        Some(format!("`{key}`: {}", first_sentence(desc)))
+        best
     }
 
     /// `T` out of schemars' `anyOf: [T, null]` for `Option<T>`.
@@ -94,15 +108,15 @@ impl<'s> SchemaChecker<'s> {
             check_enum(allowed, node, path, out);
             return;
         }
-        if let Some(expected) = schema.get("type") {
-            if !type_matches(expected, node) {
-                let mut p = type_problem(expected, node, path);
-                if p.help.is_none() {
-                    p.help = describe(schema, path);
-                }
-                out.push(p);
-                return;
+        if let Some(expected) = schema.get("type")
+            && !type_matches(expected, node)
+        {
+            let mut p = type_problem(expected, node, path);
+            if p.help.is_none() {
+                p.help = describe(schema, path);
             }
+            out.push(p);
+            return;
         }
         match &node.value {
             Value::Map(entries) => self.check_object(schema, node, entries, path, out),
@@ -205,6 +219,8 @@ impl<'s> SchemaChecker<'s> {
                         .and_then(J::as_str)
                     {
                         p = p.help(format!("`{name}`: {}", first_sentence(desc)));
+                    } else {
+                        p = p.help(format!("add `{name}:` to this mapping"));
                     }
                     out.push(p);
                 }
@@ -349,14 +365,14 @@ fn check_bounds(schema: &J, node: &Node, path: &str, out: &mut Vec<Problem>) {
     let Value::Scalar(s) = &node.value else {
         return;
     };
-    if let Some(format) = schema.get("format").and_then(J::as_str) {
-        if let Some(problem) = check_format(format, &s.text) {
-            let (message, help) = problem;
-            let mut p = Problem::new(&node.loc, path, message);
-            p.help = help;
-            out.push(p);
-            return;
-        }
+    if let Some(format) = schema.get("format").and_then(J::as_str)
+        && let Some(problem) = check_format(format, &s.text)
+    {
+        let (message, help) = problem;
+        let mut p = Problem::new(&node.loc, path, message);
+        p.help = help;
+        out.push(p);
+        return;
     }
     let n = match s.plain() {
         Plain::Int(i) => i as f64,

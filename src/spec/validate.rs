@@ -379,26 +379,26 @@ impl Validator<'_> {
                     None,
                 );
             }
-            if let Some(desired) = ng.desired {
-                if desired < ng.min || desired > ng.max {
-                    self.err(
-                        &nat.k("desired"),
-                        format!(
-                            "desired ({desired}) must be between min ({}) and max ({})",
-                            ng.min, ng.max
-                        ),
-                        None,
-                    );
-                }
+            if let Some(desired) = ng.desired
+                && (desired < ng.min || desired > ng.max)
+            {
+                self.err(
+                    &nat.k("desired"),
+                    format!(
+                        "desired ({desired}) must be between min ({}) and max ({})",
+                        ng.min, ng.max
+                    ),
+                    None,
+                );
             }
-            if let Some(disk) = ng.disk_size {
-                if !(20..=16384).contains(&disk) {
-                    self.err(
-                        &nat.k("diskSize"),
-                        format!("disk size {disk} GiB is out of range"),
-                        Some("EKS nodes need 20 GiB to 16384 GiB".into()),
-                    );
-                }
+            if let Some(disk) = ng.disk_size
+                && !(20..=16384).contains(&disk)
+            {
+                self.err(
+                    &nat.k("diskSize"),
+                    format!("disk size {disk} GiB is out of range"),
+                    Some("EKS nodes need 20 GiB to 16384 GiB".into()),
+                );
             }
             for (i, taint) in ng.taints.iter().enumerate() {
                 if taint.key.is_empty() {
@@ -523,23 +523,23 @@ impl Validator<'_> {
     fn resources(&mut self, at: &At, r: &Resources) {
         let cpu = parse_cpu(&r.cpu).ok();
         let memory = parse_memory(&r.memory).ok();
-        if let (Some(limit), Some(request)) = (r.cpu_limit.as_deref(), cpu) {
-            if parse_cpu(limit).is_ok_and(|l| l < request) {
-                self.err(
-                    &at.k("cpuLimit"),
-                    format!("cpu limit {limit} is below the request {}", r.cpu),
-                    None,
-                );
-            }
+        if let (Some(limit), Some(request)) = (r.cpu_limit.as_deref(), cpu)
+            && parse_cpu(limit).is_ok_and(|l| l < request)
+        {
+            self.err(
+                &at.k("cpuLimit"),
+                format!("cpu limit {limit} is below the request {}", r.cpu),
+                None,
+            );
         }
-        if let (Some(limit), Some(request)) = (r.memory_limit.as_deref(), memory) {
-            if parse_memory(limit).is_ok_and(|l| l < request) {
-                self.err(
-                    &at.k("memoryLimit"),
-                    format!("memory limit {limit} is below the request {}", r.memory),
-                    None,
-                );
-            }
+        if let (Some(limit), Some(request)) = (r.memory_limit.as_deref(), memory)
+            && parse_memory(limit).is_ok_and(|l| l < request)
+        {
+            self.err(
+                &at.k("memoryLimit"),
+                format!("memory limit {limit} is below the request {}", r.memory),
+                None,
+            );
         }
     }
 

@@ -109,30 +109,29 @@ impl Scalar {
             ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
             _ => {}
         }
-        if let Some(hex) = t.strip_prefix("0x") {
-            if let Ok(v) = i64::from_str_radix(hex, 16) {
-                return Plain::Int(v);
-            }
+        if let Some(hex) = t.strip_prefix("0x")
+            && let Ok(v) = i64::from_str_radix(hex, 16)
+        {
+            return Plain::Int(v);
         }
-        if let Some(oct) = t.strip_prefix("0o") {
-            if let Ok(v) = i64::from_str_radix(oct, 8) {
-                return Plain::Int(v);
-            }
+        if let Some(oct) = t.strip_prefix("0o")
+            && let Ok(v) = i64::from_str_radix(oct, 8)
+        {
+            return Plain::Int(v);
         }
         let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(v) = t.parse::<i64>() {
-                return Plain::Int(v);
-            }
+        if !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(v) = t.parse::<i64>()
+        {
+            return Plain::Int(v);
         }
         let looks_float = digits.bytes().any(|b| b.is_ascii_digit())
             && digits
                 .bytes()
                 .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
-        if looks_float {
-            if let Ok(v) = t.parse::<f64>() {
-                return Plain::Float(v);
-            }
+        if looks_float && let Ok(v) = t.parse::<f64>() {
+            return Plain::Float(v);
         }
         Plain::Str
     }
@@ -157,6 +156,15 @@ impl Node {
                     .map(|(k, v)| (k.name.clone(), v.to_json()))
                     .collect(),
             ),
+        }
+    }
+
+    /// How many nodes this one holds, itself included.
+    pub fn size(&self) -> usize {
+        1 + match &self.value {
+            Value::Scalar(_) => 0,
+            Value::Seq(items) => items.iter().map(Node::size).sum(),
+            Value::Map(entries) => entries.iter().map(|(_, v)| v.size()).sum(),
         }
     }
 
@@ -232,6 +240,7 @@ pub fn parse(source: Arc<Source>) -> Result<Node, Vec<SyntaxError>> {
         source: Arc::clone(&source),
         stack: Vec::new(),
         anchors: HashMap::new(),
+        alias_nodes: 0,
         documents: Vec::new(),
         errors: Vec::new(),
     };
@@ -262,13 +271,13 @@ pub fn parse(source: Arc<Source>) -> Result<Node, Vec<SyntaxError>> {
         }]);
     }
     // A document that is only `~` or empty reads as an empty mapping.
-    if let Value::Scalar(s) = &first.value {
-        if s.plain() == Plain::Null {
-            return Ok(Node {
-                value: Value::Map(Vec::new()),
-                loc: first.loc,
-            });
-        }
+    if let Value::Scalar(s) = &first.value
+        && s.plain() == Plain::Null
+    {
+        return Ok(Node {
+            value: Value::Map(Vec::new()),
+            loc: first.loc,
+        });
     }
     Ok(first)
 }
@@ -279,10 +288,16 @@ enum Frame {
     Map(Node, usize, Option<Key>),
 }
 
+/// Most nodes aliases may add to a document: a few `*ref`s that each double the tree (the
+/// "billion laughs") would otherwise eat all memory.
+const MAX_ALIAS_NODES: usize = 100_000;
+
 struct TreeBuilder {
     source: Arc<Source>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes and how many nodes each holds.
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
     documents: Vec<Node>,
     errors: Vec<SyntaxError>,
 }
@@ -290,7 +305,8 @@ struct TreeBuilder {
 impl TreeBuilder {
     fn push_node(&mut self, node: Node, anchor: usize) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = node.size();
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.documents.push(node),
@@ -373,7 +389,19 @@ impl MarkedEventReceiver for TreeBuilder {
                 }
             }
             Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(mut node) => {
+                Some((mut node, size)) => {
+                    self.alias_nodes += size;
+                    if self.alias_nodes > MAX_ALIAS_NODES {
+                        if self.alias_nodes - size <= MAX_ALIAS_NODES {
+                            self.errors.push(SyntaxError {
+                                message: format!(
+                                    "aliases expand to more than {MAX_ALIAS_NODES} nodes"
+                                ),
+                                loc: loc(),
+                            });
+                        }
+                        return;
+                    }
                     node.loc = loc();
                     self.push_node(node, 0);
                 }
@@ -433,6 +461,21 @@ mod tests {
         .expect_err("duplicate");
         assert_eq!(err[0].message, "duplicate key `a`");
         assert_eq!(err[0].loc.line, 2);
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let err = parse(Arc::new(Source {
+            path: "t.yaml".into(),
+            text,
+        }))
+        .expect_err("bomb");
+        assert!(err[0].message.contains("aliases expand"), "{:?}", err[0]);
     }
 
     #[test]

@@ -1,0 +1,195 @@
+//! Snapshots of what paved prints for the example apps: manifests, plans, help, schema.
+
+use clap::CommandFactory;
+use paved::cli::Cli;
+use paved::plan::{Format, Live, plan};
+use paved::render::{KubeObject, RenderOptions, render, to_yaml_stream};
+use paved::spec;
+
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+fn rendered(app: &str) -> Vec<KubeObject> {
+    let loaded = spec::load(&format!("apps/{app}")).expect("example loads");
+    render(
+        &loaded.spec,
+        &RenderOptions {
+            image: IMAGE.into(),
+        },
+    )
+}
+
+#[test]
+fn manifests_of_every_example_app() {
+    for app in ["hello", "billing", "catalog", "worker"] {
+        insta::assert_snapshot!(format!("render_{app}"), to_yaml_stream(&rendered(app)));
+    }
+}
+
+#[test]
+fn objects_come_in_apply_order() {
+    let kinds: Vec<&str> = rendered("billing").iter().map(KubeObject::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "ServiceAccount",
+            "ConfigMap",
+            "Deployment",
+            "Deployment",
+            "Service",
+            "PodDisruptionBudget",
+            "HorizontalPodAutoscaler"
+        ]
+    );
+}
+
+#[test]
+fn every_object_carries_the_ownership_label() {
+    for app in ["hello", "billing", "catalog", "worker"] {
+        for o in rendered(app) {
+            let labels = o.metadata().labels.clone().unwrap_or_default();
+            assert_eq!(
+                labels.get(paved::render::APP_LABEL).map(String::as_str),
+                Some(app),
+                "{} {}",
+                o.kind(),
+                o.name()
+            );
+            assert_eq!(
+                labels
+                    .get("app.kubernetes.io/managed-by")
+                    .map(String::as_str),
+                Some("paved")
+            );
+        }
+    }
+}
+
+#[test]
+fn containers_run_locked_down() {
+    for o in rendered("hello") {
+        let KubeObject::Deployment(d) = o else {
+            continue;
+        };
+        let pod = d.spec.and_then(|s| s.template.spec).expect("pod spec");
+        let sc = pod.containers[0]
+            .security_context
+            .clone()
+            .expect("security context");
+        assert_eq!(sc.run_as_non_root, Some(true));
+        assert_eq!(sc.read_only_root_filesystem, Some(true));
+        assert_eq!(sc.allow_privilege_escalation, Some(false));
+        assert_eq!(
+            sc.capabilities.and_then(|c| c.drop),
+            Some(vec!["ALL".to_string()])
+        );
+        assert_eq!(pod.containers[0].image.as_deref(), Some(IMAGE));
+    }
+}
+
+#[test]
+fn a_config_change_changes_the_pod_template() {
+    let loaded = spec::load("apps/billing").expect("billing");
+    let before = paved::render::config_hash(&loaded.spec);
+    let mut changed = loaded.spec.clone();
+    changed.config.insert("CURRENCY".into(), "USD".into());
+    assert_ne!(before, paved::render::config_hash(&changed));
+    let annotation = |app: &spec::KubeApp| {
+        render(
+            app,
+            &RenderOptions {
+                image: IMAGE.into(),
+            },
+        )
+        .into_iter()
+        .find_map(|o| match o {
+            KubeObject::Deployment(d) => d
+                .spec
+                .and_then(|s| s.template.metadata)
+                .and_then(|m| m.annotations)
+                .and_then(|a| a.get(paved::render::CONFIG_HASH_ANNOTATION).cloned()),
+            _ => None,
+        })
+        .expect("config hash annotation")
+    };
+    assert_ne!(annotation(&loaded.spec), annotation(&changed));
+}
+
+#[test]
+fn autoscaled_deployments_leave_replicas_to_the_hpa() {
+    for o in rendered("billing") {
+        if let KubeObject::Deployment(d) = o {
+            let replicas = d.spec.as_ref().and_then(|s| s.replicas);
+            match d.metadata.name.as_deref() {
+                Some("api") => assert_eq!(replicas, None),
+                Some("invoicer") => assert_eq!(replicas, Some(1)),
+                other => panic!("unexpected deployment {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn offline_plan_of_hello() {
+    let loaded = spec::load("apps/hello").expect("hello");
+    let p = plan(&loaded, Live::Unknown, None);
+    insta::assert_snapshot!("plan_hello_text", p.render(Format::Text));
+    insta::assert_snapshot!("plan_hello_markdown", p.render(Format::Markdown));
+    let json: serde_json::Value =
+        serde_json::from_str(&p.render(Format::Json)).expect("plan json parses");
+    assert_eq!(json["app"], "hello");
+    assert_eq!(json["decision"]["strategy"], "undecided");
+    assert_eq!(json["live"]["state"], "unknown");
+    assert_eq!(
+        json["cluster"]["clusterHash"].as_str().map(str::len),
+        Some(64)
+    );
+}
+
+#[test]
+fn cluster_hash_ignores_scaling_but_not_instance_types() {
+    let loaded = spec::load("apps/hello").expect("hello");
+    let base = paved::hash::cluster_hash(&loaded.spec);
+    let mut scaled = loaded.spec.clone();
+    if let Some(ng) = scaled.cluster.nodegroups.get_mut("default") {
+        ng.max = 10;
+        ng.desired = Some(5);
+    }
+    assert_eq!(paved::hash::cluster_hash(&scaled), base);
+    let mut retyped = loaded.spec.clone();
+    if let Some(ng) = retyped.cluster.nodegroups.get_mut("default") {
+        ng.instance_types = vec!["m7i.xlarge".into()];
+    }
+    assert_ne!(paved::hash::cluster_hash(&retyped), base);
+    // Pinned: a change here changes every deployed app's cluster hash, forcing blue/green.
+    insta::assert_snapshot!("cluster_hash_hello", base);
+}
+
+#[test]
+fn help_texts() {
+    let mut cmd = Cli::command();
+    insta::assert_snapshot!("help_paved", cmd.render_long_help().to_string());
+    for sub in ["plan", "render", "validate", "schema"] {
+        let mut sub_cmd = Cli::command()
+            .find_subcommand(sub)
+            .cloned()
+            .expect("subcommand");
+        insta::assert_snapshot!(
+            format!("help_{sub}"),
+            sub_cmd.render_long_help().to_string()
+        );
+    }
+}
+
+#[test]
+fn committed_schema_matches_the_types() {
+    let generated = serde_json::to_string_pretty(&spec::json_schema()).expect("schema") + "\n";
+    if std::env::var_os("PAVED_UPDATE_SCHEMA").is_some() {
+        std::fs::write("schema/kubeapp.schema.json", &generated).expect("write schema");
+    }
+    let committed = std::fs::read_to_string("schema/kubeapp.schema.json").unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schema/kubeapp.schema.json is out of date: run `PAVED_UPDATE_SCHEMA=1 cargo nextest run committed_schema` and commit it"
+    );
+}

@@ -1,0 +1,21 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+pub mod http;
+
+/// The address of a test-bed service from the variable `scripts/testbed/start` exports.
+///
+/// Under CI (`CI=true`) a missing service fails the test; elsewhere the test is skipped with a
+/// note, so `cargo nextest run` works without the bed and `scripts/test` runs everything.
+pub fn bed_service(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{var} is not set: the test bed is not running (scripts/test starts it)")
+        }
+        _ => {
+            eprintln!("skipped: {var} is not set; run scripts/test to start the test bed");
+            None
+        }
+    }
+}
