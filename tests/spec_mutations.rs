@@ -1,8 +1,6 @@
 //! Property test: mutated specs never make the loader panic, and every rejection is located
 //! inside the file with a help line.
 
-use std::path::Path;
-
 use paved::spec::{self, SpecError};
 use proptest::prelude::*;
 
@@ -89,9 +87,13 @@ proptest! {
     ) {
         let original = std::fs::read_to_string(example).expect("example");
         let text = mutations.iter().fold(original, |t, m| apply(&t, m));
-        // Keep the app's relative paths (extends: ../platform/...) meaningful.
-        let dir = tempfile::tempdir_in(Path::new(example).parent().and_then(Path::parent).expect("apps/")).expect("tempdir");
-        let path = dir.path().join("kubeapp.yaml");
+        // A copy of apps/ that keeps `extends: ../platform/defaults.yaml` meaningful, outside
+        // the repository so other tests listing apps/ never see it.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("platform")).expect("mkdir");
+        std::fs::copy("apps/platform/defaults.yaml", dir.path().join("platform/defaults.yaml")).expect("copy defaults");
+        std::fs::create_dir_all(dir.path().join("app")).expect("mkdir");
+        let path = dir.path().join("app/kubeapp.yaml");
         std::fs::write(&path, &text).expect("write");
         match spec::load_file(&path) {
             Ok(_) => {}
