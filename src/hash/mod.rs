@@ -1,9 +1,98 @@
-//! Content identities: the cluster hash (what needs a new cluster when it changes).
+//! Content identities: the content hash of an image's build inputs, and the cluster hash (what
+//! needs a new cluster when it changes).
+
+pub mod content;
+pub mod dockerignore;
+pub mod git;
+
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::spec::KubeApp;
+use crate::spec::{KubeApp, LoadedApp};
+use content::{CONTENT_HASH_SCHEME, Entry, HashError, InputManifest, Kind, Method};
+use dockerignore::DockerIgnore;
+
+/// The input manifest of an app's image and notes on how it was read (e.g. why git's index
+/// could not be used).
+#[derive(Debug, Clone)]
+pub struct ContentHash {
+    pub manifest: InputManifest,
+    pub hash: String,
+    pub notes: Vec<String>,
+}
+
+/// Compute the content hash of the app's image inputs.
+pub fn content_hash(loaded: &LoadedApp, method: Method) -> Result<ContentHash, HashError> {
+    let app = &loaded.spec;
+    let dir = loaded.dir.as_path();
+    let mut params = BTreeMap::new();
+    let mut files: Vec<Entry> = Vec::new();
+    let mut notes = Vec::new();
+    if let Some(docker) = &app.image.docker {
+        let context = dir.join(&docker.context);
+        let dockerfile = dir.join(&docker.dockerfile);
+        let (ignore, ignore_file) =
+            DockerIgnore::for_build(&context, Some(&dockerfile)).map_err(|source| {
+                HashError::Read {
+                    path: context.clone(),
+                    source,
+                }
+            })?;
+        if let Some(f) = ignore_file {
+            notes.push(format!("ignore rules from {}", f.display()));
+        }
+        params.insert("builder".into(), "docker".into());
+        params.insert("dockerfile".into(), content::file_blob_id(&dockerfile)?);
+        for (k, v) in &docker.args {
+            params.insert(format!("arg {k}"), v.clone());
+        }
+        if let Some(target) = &docker.target {
+            params.insert("target".into(), target.clone());
+        }
+        params.insert("platforms".into(), docker.platforms.join(","));
+        let (entries, fallback) = content::tree_entries(&context, "context/", &ignore, method)?;
+        if let Some(why) = fallback {
+            notes.push(format!("read every tracked file: {why}"));
+        }
+        files.extend(entries);
+    }
+    if let Some(native) = &app.image.native {
+        params.insert("builder".into(), "native".into());
+        params.insert("base".into(), native.base.clone());
+        params.insert("platform".into(), native.platform.clone());
+        params.insert(
+            "entrypoint".into(),
+            serde_json::to_string(&native.entrypoint).unwrap_or_default(),
+        );
+        for f in &native.files {
+            params.insert(format!("file {}", f.dest), f.mode.clone());
+            files.push(Entry {
+                path: format!("image{}", f.dest),
+                kind: Kind::File,
+                id: content::file_blob_id(&dir.join(&f.src))?,
+            });
+        }
+    }
+    for input in &app.image.inputs {
+        let abs = dir.join(input);
+        let prefix = format!("input/{}/", input.trim_end_matches('/'));
+        files.extend(content::path_entries(&abs, &prefix, method)?);
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let manifest = InputManifest {
+        scheme: CONTENT_HASH_SCHEME,
+        params,
+        files,
+    };
+    let hash = manifest.hash();
+    Ok(ContentHash {
+        manifest,
+        hash,
+        notes,
+    })
+}
 
 /// Bumped when the identity's shape changes, so old and new hashes never collide by accident.
 pub const CLUSTER_HASH_SCHEME: u32 = 1;
