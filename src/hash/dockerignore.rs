@@ -49,12 +49,12 @@ impl DockerIgnore {
         dockerfile: Option<&Path>,
     ) -> std::io::Result<(Self, Option<std::path::PathBuf>)> {
         let mut candidates = Vec::new();
-        if let Some(df) = dockerfile {
-            if let Some(name) = df.file_name() {
-                let mut specific = name.to_os_string();
-                specific.push(".dockerignore");
-                candidates.push(df.with_file_name(specific));
-            }
+        if let Some(df) = dockerfile
+            && let Some(name) = df.file_name()
+        {
+            let mut specific = name.to_os_string();
+            specific.push(".dockerignore");
+            candidates.push(df.with_file_name(specific));
         }
         candidates.push(context.join(".dockerignore"));
         for candidate in candidates {
