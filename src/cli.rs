@@ -49,6 +49,32 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of kubeapp.yaml (for editors and CI)
     Schema,
+    /// Print the content hash of an app's image inputs, what went into it, or what changed
+    Hash(HashArgs),
+    /// Build and push the app's image unless the registry already has its content hash
+    BuildImage(crate::steps::build_image::Args),
+}
+
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    pub app: String,
+    /// List every input: build parameters and files with their ids
+    #[arg(long)]
+    pub explain: bool,
+    /// Say what changed since an earlier image: `registry/repo:tag`, `registry/repo@sha256:...`,
+    /// or a tag of the app's repository in --registry
+    #[arg(long, value_name = "IMAGE-OR-TAG")]
+    pub since: Option<String>,
+    /// The registry holding the app's repository, for --since with a bare tag
+    #[arg(long, env = "PAVED_REGISTRY")]
+    pub registry: Option<String>,
+    /// Read every input byte instead of trusting git's index for clean files
+    #[arg(long)]
+    pub no_git: bool,
+    /// How to print
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: crate::steps::Output,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +131,8 @@ pub fn run(cli: Cli) -> u8 {
             exit::OK
         }),
         Command::Validate(args) => validate(&args.paths),
+        Command::Hash(args) => crate::steps::hash::execute(args),
+        Command::BuildImage(args) => crate::steps::build_image::execute(args),
         Command::Schema => {
             println!(
                 "{}",

@@ -1,5 +1,10 @@
+pub mod aws;
+pub mod build;
 pub mod cli;
+pub mod github;
 pub mod hash;
 pub mod plan;
+pub mod registry;
 pub mod render;
 pub mod spec;
+pub mod steps;

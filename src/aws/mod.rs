@@ -1,0 +1,72 @@
+//! The one place an AWS `SdkConfig` is built, and paved's use of each AWS service.
+
+pub mod ecr;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+/// AWS connection flags shared by every step.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsArgs {
+    /// AWS region [default: the spec's cluster.region]
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// Named profile from ~/.aws/config
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Send every AWS API call to this endpoint (an emulator such as moto or LocalStack)
+    #[arg(long, env = "PAVED_AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Fixed credentials, for tests; users get theirs from the environment, profile or OIDC.
+    #[arg(skip)]
+    pub credentials: Option<Credentials>,
+}
+
+/// AWS calls are retried this many times in all (throttling and transient errors, with
+/// exponential backoff and jitter).
+pub const MAX_ATTEMPTS: u32 = 8;
+
+impl AwsArgs {
+    /// Build the SDK config: region from the flag, else the spec's, retries raised for
+    /// throttling-prone control-plane APIs.
+    pub async fn sdk_config(&self, spec_region: &str) -> SdkConfig {
+        let region = self
+            .region
+            .clone()
+            .unwrap_or_else(|| spec_region.to_string());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region))
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(creds) = &self.credentials {
+            loader = loader.credentials_provider(creds.clone());
+        }
+        loader.load().await
+    }
+}
+
+/// An AWS error in a form people can act on: the service's code and message, not the SDK's
+/// nested Debug output.
+pub fn describe_error<E, R>(what: &str, err: &aws_sdk_ecr::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_ecr::error::ProvideErrorMetadata + std::error::Error,
+{
+    use aws_sdk_ecr::error::SdkError;
+    match err {
+        SdkError::ServiceError(e) => {
+            let inner = e.err();
+            let code = inner.code().unwrap_or("error");
+            let msg = inner.message().unwrap_or("no message");
+            format!("{what}: {code}: {msg}")
+        }
+        SdkError::DispatchFailure(e) => format!("{what}: could not reach AWS: {e:?}"),
+        SdkError::TimeoutError(_) => format!("{what}: AWS did not answer in time"),
+        other => format!("{what}: {other}"),
+    }
+}

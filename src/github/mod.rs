@@ -1,0 +1,3 @@
+//! GitHub: the Actions runtime (outputs, step summary, masks, annotations).
+
+pub mod actions;

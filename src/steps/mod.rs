@@ -1,0 +1,121 @@
+//! One module per pipeline step: its clap `Args` and what it runs. The `paved-<step>` binaries
+//! and `paved <step>` share them.
+
+pub mod build_image;
+pub mod hash;
+
+use std::io::IsTerminal;
+
+use crate::cli::exit;
+use crate::github::actions;
+use crate::spec::SpecError;
+
+/// Why a step failed, which decides its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The spec is invalid (exit 2).
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// A flag or argument is wrong (exit 2).
+    #[error("{0}")]
+    BadInput(String),
+    /// The new version did not pass verification (exit 3).
+    #[error("{0}")]
+    VerifyFailed(String),
+    /// Anything else (exit 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StepError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StepError::Spec(_) | StepError::BadInput(_) => exit::BAD_INPUT,
+            StepError::VerifyFailed(_) => exit::VERIFY_FAILED,
+            StepError::Failed(_) => exit::FAILED,
+        }
+    }
+
+    pub fn failed(e: impl std::fmt::Display) -> Self {
+        StepError::Failed(e.to_string())
+    }
+}
+
+/// How a step prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// Diagnostics go to stderr, filtered by `PAVED_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PAVED_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Print a step's failure for people (and as annotations inside Actions).
+pub fn report(step: &str, err: &StepError) {
+    match err {
+        StepError::Spec(spec) => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            eprint!("{}", spec.render(color));
+            for p in spec.problems() {
+                let help = p
+                    .help
+                    .as_deref()
+                    .map(|h| format!(" (help: {h})"))
+                    .unwrap_or_default();
+                actions::error_at(
+                    p.file(),
+                    p.loc.line,
+                    p.loc.column,
+                    "kubeapp.yaml",
+                    &format!("{}{help}", p.message),
+                );
+            }
+        }
+        other => {
+            eprintln!("error: {step}: {other}");
+            if actions::in_actions() {
+                println!(
+                    "::error title=paved {step}::{}",
+                    actions::escape_data(&other.to_string())
+                );
+            }
+        }
+    }
+}
+
+/// Run a step's future on a fresh runtime and turn its result into an exit code.
+pub fn block_on<T>(
+    step: &str,
+    fut: impl std::future::Future<Output = Result<T, StepError>>,
+    done: impl FnOnce(T) -> u8,
+) -> u8 {
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {step}: cannot start the async runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(v) => done(v),
+        Err(e) => {
+            report(step, &e);
+            e.exit_code()
+        }
+    }
+}
