@@ -25,6 +25,11 @@ pub struct Layer {
     pub diff_id: String,
 }
 
+enum TarEntry {
+    Dir,
+    File(Vec<u8>, u32),
+}
+
 /// The tar (then gzip) of the declared files: entries sorted, parent directories included,
 /// owner root, mtime 0, modes as declared.
 pub fn files_layer(app_dir: &Path, native: &NativeBuild) -> Result<Layer, BuildError> {
@@ -47,26 +52,28 @@ pub fn files_layer(app_dir: &Path, native: &NativeBuild) -> Result<Layer, BuildE
         .collect();
     dirs.sort();
     dirs.dedup();
-    let mut entries: Vec<(String, Option<(Vec<u8>, u32)>)> =
-        dirs.into_iter().map(|d| (format!("{d}/"), None)).collect();
-    entries.extend(files.into_iter().map(|(p, b, m)| (p, Some((b, m)))));
+    let mut entries: Vec<(String, TarEntry)> = dirs
+        .into_iter()
+        .map(|d| (format!("{d}/"), TarEntry::Dir))
+        .collect();
+    entries.extend(files.into_iter().map(|(p, b, m)| (p, TarEntry::File(b, m))));
     entries.sort_by(|a, b| a.0.cmp(&b.0));
 
     let mut tar = tar::Builder::new(Vec::new());
     tar.mode(tar::HeaderMode::Deterministic);
-    for (path, content) in entries {
+    for (path, entry) in entries {
         let mut header = tar::Header::new_gnu();
         header.set_uid(0);
         header.set_gid(0);
         header.set_mtime(0);
-        match content {
-            None => {
+        match entry {
+            TarEntry::Dir => {
                 header.set_entry_type(tar::EntryType::Directory);
                 header.set_mode(0o755);
                 header.set_size(0);
                 tar.append_data(&mut header, &path, std::io::empty())
             }
-            Some((bytes, mode)) => {
+            TarEntry::File(bytes, mode) => {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_mode(mode);
                 header.set_size(bytes.len() as u64);
