@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod aws;
+pub mod fake_registry;
 pub mod http;
 
 /// The address of a test-bed service from the variable `scripts/testbed/start` exports.
