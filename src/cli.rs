@@ -53,6 +53,14 @@ pub enum Command {
     Hash(HashArgs),
     /// Build and push the app's image unless the registry already has its content hash
     BuildImage(crate::steps::build_image::Args),
+    /// Create (or adopt) the app's EKS cluster of one color, its nodegroups and their tags
+    CreateCluster(crate::steps::create_cluster::Args),
+    /// Delete one color of an app: load-balanced Services, nodegroups, cluster, DNS record
+    Teardown(crate::steps::teardown::Args),
+    /// Print an ExecCredential with an EKS token (kubectl's exec plugin)
+    Token(crate::steps::kubeconfig::TokenArgs),
+    /// Write a kubeconfig with a context per cluster (`kubectl --context hello-blue ...`)
+    Kubeconfig(crate::steps::kubeconfig::KubeconfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +141,10 @@ pub fn run(cli: Cli) -> u8 {
         Command::Validate(args) => validate(&args.paths),
         Command::Hash(args) => crate::steps::hash::execute(args),
         Command::BuildImage(args) => crate::steps::build_image::execute(args),
+        Command::CreateCluster(args) => crate::steps::create_cluster::execute(args),
+        Command::Teardown(args) => crate::steps::teardown::execute(args),
+        Command::Token(args) => crate::steps::kubeconfig::execute_token(args),
+        Command::Kubeconfig(args) => crate::steps::kubeconfig::execute_kubeconfig(args),
         Command::Schema => {
             println!(
                 "{}",

@@ -3,6 +3,7 @@ pub mod build;
 pub mod cli;
 pub mod github;
 pub mod hash;
+pub mod kube;
 pub mod plan;
 pub mod registry;
 pub mod render;

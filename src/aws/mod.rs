@@ -1,6 +1,11 @@
 //! The one place an AWS `SdkConfig` is built, and paved's use of each AWS service.
 
+pub mod autoscaling;
 pub mod ecr;
+pub mod eks;
+pub mod eks_token;
+pub mod route53;
+pub mod wait;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -69,4 +74,17 @@ where
         SdkError::TimeoutError(_) => format!("{what}: AWS did not answer in time"),
         other => format!("{what}: {other}"),
     }
+}
+
+/// The credentials the SDK config resolves to (for signing EKS tokens).
+pub async fn credentials(sdk: &SdkConfig) -> Result<Credentials, String> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let provider = sdk.credentials_provider().ok_or_else(|| {
+        "no AWS credentials: set AWS_PROFILE, the AWS_* variables, or assume a role by OIDC"
+            .to_string()
+    })?;
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| format!("cannot load AWS credentials: {e}"))
 }

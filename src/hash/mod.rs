@@ -186,8 +186,21 @@ fn diff_into(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
                 );
             }
         }
-        (a, b) if a != b => out.push(format!("{path}: {} -> {}", brief(a), brief(b))),
+        (a, b) if a != b && !(blank(a) && blank(b)) => {
+            out.push(format!("{path}: {} -> {}", brief(a), brief(b)))
+        }
         _ => {}
+    }
+}
+
+/// Unset, empty list, empty map and empty string all mean "nothing" here.
+fn blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
     }
 }
 

@@ -2,7 +2,10 @@
 //! and `paved <step>` share them.
 
 pub mod build_image;
+pub mod create_cluster;
 pub mod hash;
+pub mod kubeconfig;
+pub mod teardown;
 
 use std::io::IsTerminal;
 
@@ -116,6 +119,17 @@ pub fn block_on<T>(
         Err(e) => {
             report(step, &e);
             e.exit_code()
+        }
+    }
+}
+
+/// The exit code after a step's result was published.
+pub fn finish(step: &str, published: std::io::Result<()>) -> u8 {
+    match published {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("error: {step}: cannot write the step outputs: {e}");
+            exit::FAILED
         }
     }
 }

@@ -1,0 +1,142 @@
+//! Talking to an app's Kubernetes API server: a client from the EKS cluster (endpoint, CA and a
+//! token signed here), and the deletion of load-balanced Services before a teardown.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sdk_eks::types::Cluster;
+use base64::Engine;
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{Api, DeleteParams, ListParams};
+
+use crate::aws::eks_token;
+
+/// Errors reaching or using the API server.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    /// The cluster has no endpoint or CA yet, or they are malformed.
+    #[error("{0}")]
+    Connection(String),
+    /// The API server refused or could not be reached.
+    #[error("Kubernetes API: {0}")]
+    Api(#[from] kube::Error),
+    /// Something did not finish in time.
+    #[error("{0}")]
+    TimedOut(String),
+}
+
+/// A client for an EKS cluster, authenticated with a token signed from `credentials`.
+/// `endpoint` replaces the cluster's own (a tunnel, a proxy, or a test server).
+pub fn eks_client(
+    cluster: &Cluster,
+    region: &str,
+    credentials: Credentials,
+    endpoint: Option<&str>,
+) -> Result<kube::Client, KubeError> {
+    let name = cluster.name().unwrap_or_default();
+    let url = endpoint
+        .or(cluster.endpoint())
+        .ok_or_else(|| KubeError::Connection(format!("cluster {name} has no endpoint yet")))?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| KubeError::Connection(format!("endpoint {url}: {e}")))?;
+    let mut config = kube::Config::new(uri);
+    if let Some(ca) = cluster.certificate_authority().and_then(|c| c.data()) {
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(ca)
+            .map_err(|e| KubeError::Connection(format!("cluster {name}: CA is not base64: {e}")))?;
+        config.root_cert = Some(pem_to_der(&pem));
+    }
+    let token = eks_token::token(name, region, credentials, SystemTime::now())
+        .map_err(|e| KubeError::Connection(e.to_string()))?;
+    crate::github::actions::mask(&token.token);
+    config.auth_info.token = Some(token.token.into());
+    config.connect_timeout = Some(Duration::from_secs(10));
+    config.read_timeout = Some(Duration::from_secs(60));
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// The DER certificates inside a PEM bundle.
+fn pem_to_der(pem: &[u8]) -> Vec<Vec<u8>> {
+    let text = String::from_utf8_lossy(pem);
+    let mut out = Vec::new();
+    let mut body = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("-----BEGIN CERTIFICATE") {
+            inside = true;
+            body.clear();
+        } else if line.starts_with("-----END CERTIFICATE") {
+            inside = false;
+            if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(body.trim()) {
+                out.push(der);
+            }
+        } else if inside {
+            body.push_str(line.trim());
+        }
+    }
+    out
+}
+
+/// Delete every Service of type LoadBalancer that carries the app's ownership label, and wait
+/// until the API server no longer has them (the load balancer controller removes its finalizer
+/// once the ELB is gone). Returns `namespace/name` of each.
+pub async fn delete_load_balancers(
+    client: &kube::Client,
+    app: &str,
+    timeout: Duration,
+) -> Result<Vec<String>, KubeError> {
+    let services: Api<Service> = Api::all(client.clone());
+    let selector = format!("{}={app}", crate::render::APP_LABEL);
+    let listed = services
+        .list(&ListParams::default().labels(&selector))
+        .await?;
+    let mut deleted = Vec::new();
+    for svc in listed.items {
+        let is_lb = svc.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer");
+        let (Some(ns), Some(name)) = (svc.metadata.namespace.clone(), svc.metadata.name.clone())
+        else {
+            continue;
+        };
+        if !is_lb {
+            continue;
+        }
+        let api: Api<Service> = Api::namespaced(client.clone(), &ns);
+        match api.delete(&name, &DeleteParams::foreground()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!("deleting Service {ns}/{name} and its load balancer");
+        deleted.push(format!("{ns}/{name}"));
+    }
+    let start = Instant::now();
+    loop {
+        let left = services
+            .list(&ListParams::default().labels(&selector))
+            .await?;
+        let remaining: Vec<String> = left
+            .items
+            .iter()
+            .filter(|s| s.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer"))
+            .filter_map(|s| {
+                Some(format!(
+                    "{}/{}",
+                    s.metadata.namespace.as_deref()?,
+                    s.metadata.name.as_deref()?
+                ))
+            })
+            .collect();
+        if remaining.is_empty() {
+            return Ok(deleted);
+        }
+        if start.elapsed() > timeout {
+            return Err(KubeError::TimedOut(format!(
+                "Services still there after {}s: {}",
+                timeout.as_secs(),
+                remaining.join(", ")
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}

@@ -1,0 +1,91 @@
+//! Reading an app's live state from AWS: its clusters (with their cluster-hash tags and, when
+//! asked, their identity rebuilt from EKS) and its DNS weights. AWS is the database.
+
+use aws_sdk_eks::types::Cluster;
+
+use super::decide::{Color, Live, LiveCluster};
+use crate::aws::eks::{self, EksError, tags};
+use crate::aws::route53::{self, Route53Error, WeightedRecord};
+use crate::spec::KubeApp;
+
+/// Errors reading live state.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error(transparent)]
+    Eks(#[from] EksError),
+    #[error(transparent)]
+    Route53(#[from] Route53Error),
+}
+
+/// What was read, kept whole for the steps that act on it.
+#[derive(Debug, Clone)]
+pub struct LiveApp {
+    pub clusters: Vec<(Color, Cluster)>,
+    pub records: Vec<WeightedRecord>,
+    pub live: Live,
+}
+
+impl LiveApp {
+    pub fn cluster(&self, color: Color) -> Option<&Cluster> {
+        self.clusters
+            .iter()
+            .find(|(c, _)| *c == color)
+            .map(|(_, cl)| cl)
+    }
+
+    pub fn weight(&self, color: Color) -> Option<i64> {
+        self.records
+            .iter()
+            .find(|r| r.color == color)
+            .map(|r| r.weight)
+    }
+}
+
+/// Read the app's clusters and weights. With `explain`, each cluster's nodegroups are described
+/// too, so that a changed cluster hash can be explained field by field.
+pub async fn read(
+    eks_client: &aws_sdk_eks::Client,
+    r53: Option<&aws_sdk_route53::Client>,
+    app: &KubeApp,
+    explain: bool,
+) -> Result<LiveApp, LiveError> {
+    let clusters = eks::app_clusters(eks_client, &app.name).await?;
+    let records = match (&app.dns, r53) {
+        (Some(dns), Some(client)) => route53::weights(client, &dns.zone, &dns.name).await?,
+        _ => Vec::new(),
+    };
+    let mut live_clusters = Vec::new();
+    for (color, cluster) in &clusters {
+        let identity = if explain {
+            let name = cluster.name().unwrap_or_default();
+            let mut ngs = Vec::new();
+            for ng in eks::list_nodegroups(eks_client, name).await? {
+                if let Some(d) = eks::describe_nodegroup(eks_client, name, &ng).await? {
+                    ngs.push(d);
+                }
+            }
+            Some(eks::live_identity(cluster, &ngs))
+        } else {
+            None
+        };
+        live_clusters.push(LiveCluster {
+            color: *color,
+            cluster_hash: cluster
+                .tags()
+                .and_then(|t| t.get(tags::CLUSTER_HASH))
+                .cloned(),
+            identity,
+            weight: records
+                .iter()
+                .find(|r| r.color == *color)
+                .map(|r| u32::try_from(r.weight.max(0)).unwrap_or(u32::MAX)),
+        });
+    }
+    Ok(LiveApp {
+        clusters,
+        records,
+        live: Live::Known {
+            clusters: live_clusters,
+        },
+    })
+}

@@ -1,0 +1,244 @@
+//! `paved-create-cluster`: the app's EKS cluster of the color being deployed, its managed
+//! nodegroups, and the tags their Auto Scaling groups need. Idempotent: a cluster of that name
+//! with the same cluster hash is adopted (waits resume, missing nodegroups are created).
+
+use serde::Serialize;
+
+use crate::aws::eks::{self, tags};
+use crate::aws::wait::WaitOptions;
+use crate::aws::{AwsArgs, autoscaling};
+use crate::github::actions;
+use crate::hash::{cluster_hash, cluster_identity, identity_diff, short};
+use crate::plan::{Color, Decision, cluster_name, decide, live};
+use crate::spec::{self, units::parse_duration};
+
+use super::{Output, StepError};
+
+/// Create (or adopt) the app's cluster of one color.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    pub app: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The color to create [default: the one not serving traffic, as the plan decides]
+    #[arg(long)]
+    pub color: Option<Color>,
+    /// How long to wait for the cluster and its nodegroups to become ACTIVE
+    #[arg(long, default_value = "40m")]
+    pub timeout: String,
+    /// Time between polls of EKS
+    #[arg(long, default_value = "15s", hide = true)]
+    pub poll_interval: String,
+    /// How to print the result
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+/// What create-cluster did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterOutcome {
+    pub cluster: String,
+    pub color: Color,
+    pub endpoint: String,
+    /// The cluster existed with the same cluster hash.
+    pub adopted: bool,
+    pub created_nodegroups: Vec<String>,
+    /// Auto Scaling groups that could not be tagged because they do not exist (yet).
+    pub untagged_groups: Vec<String>,
+}
+
+pub fn wait_options(timeout: &str, interval: &str) -> Result<WaitOptions, StepError> {
+    let timeout =
+        parse_duration(timeout).map_err(|e| StepError::BadInput(format!("--timeout: {e}")))?;
+    let interval = parse_duration(interval)
+        .map_err(|e| StepError::BadInput(format!("--poll-interval: {e}")))?;
+    Ok(WaitOptions {
+        interval,
+        ..WaitOptions::eks(timeout)
+    })
+}
+
+/// Who is deploying, for the created-by tag (`arn:aws:sts::...:assumed-role/...`).
+async fn caller(sdk: &aws_config::SdkConfig) -> String {
+    match aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+    {
+        Ok(out) => out.arn().unwrap_or("paved").to_string(),
+        Err(_) => "paved".into(),
+    }
+}
+
+pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
+    let opts = wait_options(&args.timeout, &args.poll_interval)?;
+    let loaded = spec::load(&args.app)?;
+    let app = &loaded.spec;
+    let desired_hash = cluster_hash(app);
+    let sdk = args.aws.sdk_config(&app.cluster.region).await;
+    let eks_client = aws_sdk_eks::Client::new(&sdk);
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+
+    let color = match args.color {
+        Some(c) => c,
+        None => {
+            let state = live::read(&eks_client, Some(&r53), app, true)
+                .await
+                .map_err(StepError::failed)?;
+            match decide(
+                &app.name,
+                app.deploy.strategy,
+                &desired_hash,
+                Some(&cluster_identity(app)),
+                &state.live,
+            ) {
+                Decision::BlueGreen { color, .. } | Decision::Rolling { color, .. } => color,
+                Decision::Refused { reason } | Decision::Undecided { reason } => {
+                    return Err(StepError::Failed(reason));
+                }
+            }
+        }
+    };
+    let name = cluster_name(&app.name, color);
+    let adopted = match eks::describe_cluster(&eks_client, &name)
+        .await
+        .map_err(StepError::failed)?
+    {
+        Some(existing) => {
+            let live_hash = existing
+                .tags()
+                .and_then(|t| t.get(tags::CLUSTER_HASH))
+                .cloned();
+            if live_hash.as_deref() != Some(desired_hash.as_str()) {
+                let mut ngs = Vec::new();
+                for ng in eks::list_nodegroups(&eks_client, &name)
+                    .await
+                    .map_err(StepError::failed)?
+                {
+                    if let Some(d) = eks::describe_nodegroup(&eks_client, &name, &ng)
+                        .await
+                        .map_err(StepError::failed)?
+                    {
+                        ngs.push(d);
+                    }
+                }
+                let diff =
+                    identity_diff(&eks::live_identity(&existing, &ngs), &cluster_identity(app));
+                let what = if diff.is_empty() {
+                    "its tags differ".to_string()
+                } else {
+                    diff.join("; ")
+                };
+                return Err(StepError::Failed(format!(
+                    "{name} exists with cluster hash {} but the spec's is {}: {what}. A cluster cannot change in place: tear it down first (paved teardown {} --color {color}) or deploy the other color",
+                    live_hash.as_deref().map_or("(none)", short),
+                    short(&desired_hash),
+                    app.name
+                )));
+            }
+            tracing::info!(
+                "adopting {name}: it exists with cluster hash {}",
+                short(&desired_hash)
+            );
+            true
+        }
+        None => {
+            if app.cluster.network.subnets.len() < 2 {
+                return Err(StepError::BadInput("cluster.network.subnets needs at least two subnets in different availability zones".into()));
+            }
+            tracing::info!(
+                "creating {name} (EKS {}, cluster hash {})",
+                app.cluster.version,
+                short(&desired_hash)
+            );
+            eks::create_cluster(&eks_client, app, color, &desired_hash, &caller(&sdk).await)
+                .await
+                .map_err(StepError::failed)?;
+            false
+        }
+    };
+    let cluster = eks::wait_cluster_active(&eks_client, &name, opts)
+        .await
+        .map_err(StepError::failed)?;
+
+    let existing = eks::list_nodegroups(&eks_client, &name)
+        .await
+        .map_err(StepError::failed)?;
+    let mut created = Vec::new();
+    for (ng_name, ng) in &app.cluster.nodegroups {
+        if !existing.contains(ng_name) {
+            tracing::info!("creating nodegroup {name}/{ng_name}");
+            eks::create_nodegroup(&eks_client, app, color, ng_name, ng)
+                .await
+                .map_err(StepError::failed)?;
+            created.push(ng_name.clone());
+        }
+    }
+    let asg = aws_sdk_autoscaling::Client::new(&sdk);
+    let mut untagged = Vec::new();
+    for (ng_name, ng) in &app.cluster.nodegroups {
+        let active = eks::wait_nodegroup_active(&eks_client, &name, ng_name, opts)
+            .await
+            .map_err(StepError::failed)?;
+        let groups: Vec<String> = active
+            .resources()
+            .map(|r| {
+                r.auto_scaling_groups()
+                    .iter()
+                    .filter_map(|g| g.name().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let missing =
+            autoscaling::tag_groups(&asg, &groups, &autoscaling::group_tags(app, color, ng))
+                .await
+                .map_err(StepError::Failed)?;
+        for m in &missing {
+            tracing::warn!(
+                "Auto Scaling group {m} of nodegroup {name}/{ng_name} not found: not tagged"
+            );
+        }
+        untagged.extend(missing);
+    }
+    Ok(ClusterOutcome {
+        cluster: name,
+        color,
+        endpoint: cluster.endpoint().unwrap_or_default().to_string(),
+        adopted,
+        created_nodegroups: created,
+        untagged_groups: untagged,
+    })
+}
+
+pub fn publish(outcome: &ClusterOutcome, output: Output) -> std::io::Result<()> {
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(outcome).unwrap_or_default()
+        ),
+        Output::Text => {
+            println!("cluster: {}", outcome.cluster);
+            println!("color: {}", outcome.color);
+            println!("endpoint: {}", outcome.endpoint);
+        }
+    }
+    actions::set_output("cluster", &outcome.cluster)?;
+    actions::set_output("color", outcome.color.as_str())?;
+    actions::set_output("endpoint", &outcome.endpoint)?;
+    let how = if outcome.adopted {
+        "adopted"
+    } else {
+        "created"
+    };
+    actions::append_summary(&format!(
+        "**create-cluster**: `{}` {how}, ACTIVE",
+        outcome.cluster
+    ))
+}
+
+pub fn execute(args: Args) -> u8 {
+    super::block_on("create-cluster", run(&args), |o| {
+        super::finish("create-cluster", publish(&o, args.output))
+    })
+}

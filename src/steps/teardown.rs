@@ -1,0 +1,241 @@
+//! `paved-teardown`: delete one color of an app: its load-balanced Services (so their ELBs go
+//! too), its nodegroups, its cluster, each waited until AWS reports it gone, then its zero-weight
+//! DNS record. Guards refuse a cluster that carries weight, the app's only cluster, and one that
+//! traffic left less than TTL + bake ago.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::aws::AwsArgs;
+use crate::aws::eks::{self, tags};
+use crate::github::actions;
+use crate::plan::{Color, cluster_name, live};
+use crate::spec::{
+    self, KubeApp,
+    units::{format_duration, parse_duration},
+};
+
+use super::{Output, StepError};
+
+/// Delete one color of an app.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    pub app: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The color to delete
+    #[arg(long)]
+    pub color: Color,
+    /// Say what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait for each deletion
+    #[arg(long, default_value = "30m")]
+    pub timeout: String,
+    /// Time between polls of EKS
+    #[arg(long, default_value = "15s", hide = true)]
+    pub poll_interval: String,
+    /// Reach the cluster's API server here instead of its EKS endpoint (a tunnel, a proxy)
+    #[arg(long)]
+    pub kube_endpoint: Option<String>,
+    /// How to print the result
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+/// What teardown did or would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeardownOutcome {
+    pub cluster: String,
+    pub color: Color,
+    pub dry_run: bool,
+    /// The cluster did not exist.
+    pub already_gone: bool,
+    pub services: Vec<String>,
+    pub nodegroups: Vec<String>,
+    pub dns_record_removed: bool,
+}
+
+/// The guards, given what was read. `Err` says why the color must stay.
+pub fn check_guards(
+    app: &KubeApp,
+    color: Color,
+    state: &live::LiveApp,
+    now: SystemTime,
+) -> Result<(), String> {
+    let name = cluster_name(&app.name, color);
+    if let Some(w) = state.weight(color).filter(|w| *w > 0) {
+        return Err(format!(
+            "{name} still carries DNS weight {w}: move traffic away first (paved switch-traffic {} --to {})",
+            app.name,
+            color.other()
+        ));
+    }
+    if state.cluster(color.other()).is_none() {
+        return Err(format!(
+            "{name} is the only cluster of {}: tearing it down would take the app offline",
+            app.name
+        ));
+    }
+    let drained = state
+        .cluster(color)
+        .and_then(|c| c.tags())
+        .and_then(|t| t.get(tags::DRAINED_AT))
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(at) = drained {
+        let ttl = Duration::from_secs(app.dns.as_ref().map_or(0, |d| u64::from(d.ttl)));
+        let bake = parse_duration(&app.deploy.bake).unwrap_or_default();
+        let since = now
+            .duration_since(UNIX_EPOCH + Duration::from_secs(at))
+            .unwrap_or_default();
+        if since < ttl + bake {
+            return Err(format!(
+                "traffic left {name} {} ago; it stays until TTL + bake ({}) have passed, {} from now",
+                format_duration(since),
+                format_duration(ttl + bake),
+                format_duration(ttl + bake - since)
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(args: &Args) -> Result<TeardownOutcome, StepError> {
+    let opts = super::create_cluster::wait_options(&args.timeout, &args.poll_interval)?;
+    let loaded = spec::load(&args.app)?;
+    let app = &loaded.spec;
+    let sdk = args.aws.sdk_config(&app.cluster.region).await;
+    let eks_client = aws_sdk_eks::Client::new(&sdk);
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+    let color = args.color;
+    let name = cluster_name(&app.name, color);
+    let state = live::read(&eks_client, Some(&r53), app, false)
+        .await
+        .map_err(StepError::failed)?;
+    let mut outcome = TeardownOutcome {
+        cluster: name.clone(),
+        color,
+        dry_run: args.dry_run,
+        already_gone: false,
+        services: Vec::new(),
+        nodegroups: Vec::new(),
+        dns_record_removed: false,
+    };
+    let record = state.records.iter().find(|r| r.color == color).cloned();
+    let Some(cluster) = state.cluster(color).cloned() else {
+        // A re-run after the cluster went: only the record may be left.
+        outcome.already_gone = true;
+        if !args.dry_run {
+            outcome.dns_record_removed = remove_drained_record(&r53, app, record.as_ref()).await?;
+        }
+        return Ok(outcome);
+    };
+    check_guards(app, color, &state, SystemTime::now()).map_err(StepError::Failed)?;
+    outcome.nodegroups = eks::list_nodegroups(&eks_client, &name)
+        .await
+        .map_err(StepError::failed)?;
+    if args.dry_run {
+        outcome.services = vec![format!(
+            "every LoadBalancer Service labelled {}={}",
+            crate::render::APP_LABEL,
+            app.name
+        )];
+        outcome.dns_record_removed = record.is_some();
+        return Ok(outcome);
+    }
+    let credentials = crate::aws::credentials(&sdk)
+        .await
+        .map_err(StepError::Failed)?;
+    match crate::kube::eks_client(
+        &cluster,
+        &app.cluster.region,
+        credentials,
+        args.kube_endpoint.as_deref(),
+    ) {
+        Ok(client) => {
+            match crate::kube::delete_load_balancers(&client, &app.name, opts.timeout).await {
+                Ok(deleted) => outcome.services = deleted,
+                Err(e) => tracing::warn!(
+                    "{name}: cannot delete its load-balanced Services ({e}); their ELBs may outlive the cluster, check the EC2 console"
+                ),
+            }
+        }
+        Err(e) => tracing::warn!(
+            "{name}: cannot reach its API server ({e}); continuing without deleting Services"
+        ),
+    }
+    // Nodegroups go in parallel; the cluster only once they are all gone (EKS refuses otherwise).
+    let deletions = outcome
+        .nodegroups
+        .iter()
+        .map(|ng| eks::delete_nodegroup(&eks_client, &name, ng, opts));
+    for result in futures::future::join_all(deletions).await {
+        result.map_err(StepError::failed)?;
+    }
+    eks::delete_cluster(&eks_client, &name, opts)
+        .await
+        .map_err(StepError::failed)?;
+    outcome.dns_record_removed = remove_drained_record(&r53, app, record.as_ref()).await?;
+    Ok(outcome)
+}
+
+/// Delete the color's DNS record once it carries no weight; whether one was deleted.
+async fn remove_drained_record(
+    r53: &aws_sdk_route53::Client,
+    app: &KubeApp,
+    record: Option<&crate::aws::route53::WeightedRecord>,
+) -> Result<bool, StepError> {
+    match (record, &app.dns) {
+        (Some(r), Some(dns)) if r.weight == 0 => {
+            crate::aws::route53::delete_record(r53, &dns.zone, &r.record)
+                .await
+                .map_err(StepError::failed)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+pub fn publish(outcome: &TeardownOutcome, output: Output) -> std::io::Result<()> {
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(outcome).unwrap_or_default()
+        ),
+        Output::Text => {
+            let verb = if outcome.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            };
+            if outcome.already_gone {
+                println!("{} is already gone", outcome.cluster);
+            } else {
+                for s in &outcome.services {
+                    println!("{verb} service {s}");
+                }
+                for ng in &outcome.nodegroups {
+                    println!("{verb} nodegroup {}/{ng}", outcome.cluster);
+                }
+                println!("{verb} cluster {}", outcome.cluster);
+            }
+            if outcome.dns_record_removed {
+                println!("{verb} the {} DNS record", outcome.color);
+            }
+        }
+    }
+    actions::set_output("cluster", &outcome.cluster)?;
+    actions::set_output("color", outcome.color.as_str())?;
+    if !outcome.dry_run {
+        actions::append_summary(&format!("**teardown**: `{}` deleted", outcome.cluster))?;
+    }
+    Ok(())
+}
+
+pub fn execute(args: Args) -> u8 {
+    super::block_on("teardown", run(&args), |o| {
+        super::finish("teardown", publish(&o, args.output))
+    })
+}
