@@ -75,7 +75,7 @@ pub struct HashArgs {
     #[arg(long, value_name = "IMAGE-OR-TAG")]
     pub since: Option<String>,
     /// The registry holding the app's repository, for --since with a bare tag
-    #[arg(long, env = "PAVED_REGISTRY")]
+    #[arg(long, env = "PAVED_REGISTRY", hide_env_values = true)]
     pub registry: Option<String>,
     /// Read every input byte instead of trusting git's index for clean files
     #[arg(long)]

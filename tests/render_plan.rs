@@ -169,7 +169,18 @@ fn cluster_hash_ignores_scaling_but_not_instance_types() {
 fn help_texts() {
     let mut cmd = Cli::command();
     insta::assert_snapshot!("help_paved", cmd.render_long_help().to_string());
-    for sub in ["plan", "render", "validate", "schema"] {
+    for sub in [
+        "plan",
+        "render",
+        "validate",
+        "schema",
+        "hash",
+        "build-image",
+        "create-cluster",
+        "teardown",
+        "token",
+        "kubeconfig",
+    ] {
         let mut sub_cmd = Cli::command()
             .find_subcommand(sub)
             .cloned()

@@ -15,13 +15,13 @@ use aws_credential_types::Credentials;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AwsArgs {
     /// AWS region [default: the spec's cluster.region]
-    #[arg(long, env = "AWS_REGION")]
+    #[arg(long, env = "AWS_REGION", hide_env_values = true)]
     pub region: Option<String>,
     /// Named profile from ~/.aws/config
-    #[arg(long, env = "AWS_PROFILE")]
+    #[arg(long, env = "AWS_PROFILE", hide_env_values = true)]
     pub profile: Option<String>,
     /// Send every AWS API call to this endpoint (an emulator such as moto or LocalStack)
-    #[arg(long, env = "PAVED_AWS_ENDPOINT_URL")]
+    #[arg(long, env = "PAVED_AWS_ENDPOINT_URL", hide_env_values = true)]
     pub endpoint_url: Option<String>,
     /// Fixed credentials, for tests; users get theirs from the environment, profile or OIDC.
     #[arg(skip)]

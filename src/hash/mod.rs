@@ -149,9 +149,65 @@ pub fn cluster_hash(app: &KubeApp) -> String {
 
 /// The hash of an identity; identities are compared through it.
 pub fn hash_identity(identity: &Value) -> String {
-    // serde_json's map is ordered by key, so this serialization is canonical.
-    let canonical = serde_json::to_string(identity).unwrap_or_default();
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    hex::encode(Sha256::digest(canonical_json(identity).as_bytes()))
+}
+
+/// Compact JSON with every object's keys sorted, whatever order the map keeps. (serde_json keeps
+/// insertion order when any crate in the build enables `preserve_order`, so its own output is not
+/// canonical.)
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+/// The same value with every object's keys inserted in sorted order, so that printing it gives
+/// the same text whether or not serde_json preserves insertion order.
+pub fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        scalar => scalar.clone(),
+    }
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&serde_json::to_string(scalar).unwrap_or_default()),
+    }
 }
 
 /// The first 12 hex digits, for people.
@@ -228,6 +284,20 @@ mod tests {
                 "nodegroups.default.instanceTypes: m6i.large -> m7i.large".to_string(),
                 "version: 1.32 -> 1.33".to_string()
             ]
+        );
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let mut inner = serde_json::Map::new();
+        inner.insert("z".into(), json!(1));
+        inner.insert("a".into(), json!([{"y": 2, "b": 3}]));
+        let mut outer = serde_json::Map::new();
+        outer.insert("m".into(), Value::Object(inner));
+        outer.insert("c".into(), json!("x"));
+        assert_eq!(
+            canonical_json(&Value::Object(outer)),
+            r#"{"c":"x","m":{"a":[{"b":3,"y":2}],"z":1}}"#
         );
     }
 

@@ -22,5 +22,6 @@ pub fn json_schema() -> serde_json::Value {
     if let Some(obj) = schema.as_object_mut() {
         obj.insert("$id".into(), SCHEMA_ID.into());
     }
-    schema
+    // Sorted keys: the committed schema must not depend on serde_json's map order.
+    crate::hash::sorted(&schema)
 }

@@ -21,20 +21,25 @@ pub struct Args {
     pub aws: AwsArgs,
     /// Push to this registry (host[:port] or URL) instead of the app's ECR registry; the ECR API
     /// is still used for the repository and credentials unless --no-ecr
-    #[arg(long, env = "PAVED_REGISTRY")]
+    #[arg(long, env = "PAVED_REGISTRY", hide_env_values = true)]
     pub registry: Option<String>,
     /// Do not call the ECR API: for GHCR or any other registry (credentials from
     /// --registry-username and the PAVED_REGISTRY_PASSWORD environment variable)
     #[arg(long, requires = "registry")]
     pub no_ecr: bool,
     /// Registry user name when --no-ecr
-    #[arg(long, env = "PAVED_REGISTRY_USERNAME")]
+    #[arg(long, env = "PAVED_REGISTRY_USERNAME", hide_env_values = true)]
     pub registry_username: Option<String>,
     /// Read every input byte instead of trusting git's index for clean files
     #[arg(long)]
     pub no_git: bool,
     /// The docker client for Dockerfile builds
-    #[arg(long, env = "PAVED_DOCKER", default_value = "docker")]
+    #[arg(
+        long,
+        env = "PAVED_DOCKER",
+        hide_env_values = true,
+        default_value = "docker"
+    )]
     pub docker: PathBuf,
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]

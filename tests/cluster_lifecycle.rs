@@ -1,0 +1,422 @@
+//! create-cluster and teardown against moto's EKS, Auto Scaling and Route53.
+
+mod support;
+
+use std::path::Path;
+
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+use paved::aws::eks;
+use paved::plan::Color;
+use paved::steps::{Output, StepError, create_cluster, teardown};
+use support::{aws::moto_args, bed_service};
+
+fn write_spec(dir: &Path, name: &str, instance: &str) {
+    std::fs::write(
+        dir.join("kubeapp.yaml"),
+        format!(
+            "name: {name}
+image: {{ native: {{ files: [{{ src: bin, dest: /bin/app }}] }} }}
+cluster:
+  region: us-east-1
+  version: \"1.33\"
+  network: {{ subnets: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002] }}
+  roles:
+    cluster: arn:aws:iam::123456789012:role/paved-cluster
+    nodes: arn:aws:iam::123456789012:role/paved-nodes
+  nodegroups:
+    default: {{ instanceTypes: [{instance}], min: 1, max: 3, capacity: spot, labels: {{ tier: web }} }}
+components:
+  web: {{ ports: {{ http: 8080 }}, service: {{ port: 80, public: true }} }}
+dns: {{ zone: {name}.test, name: www.{name}.test, ttl: 60 }}
+deploy: {{ bake: 10m }}
+"
+        ),
+    )
+    .expect("write spec");
+}
+
+struct Bed {
+    aws: String,
+    dir: tempfile::TempDir,
+    name: String,
+}
+
+impl Bed {
+    async fn new(name: &str) -> Option<Bed> {
+        let aws = bed_service("PAVED_TEST_AWS_ENDPOINT")?;
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_spec(dir.path(), name, "m7i.large");
+        let bed = Bed {
+            aws,
+            dir,
+            name: name.into(),
+        };
+        bed.r53()
+            .await
+            .create_hosted_zone()
+            .name(format!("{name}.test"))
+            .caller_reference(format!("{name}-zone"))
+            .send()
+            .await
+            .expect("zone");
+        Some(bed)
+    }
+
+    async fn sdk(&self) -> aws_config::SdkConfig {
+        moto_args(&self.aws).sdk_config("us-east-1").await
+    }
+
+    async fn eks(&self) -> aws_sdk_eks::Client {
+        aws_sdk_eks::Client::new(&self.sdk().await)
+    }
+
+    async fn r53(&self) -> aws_sdk_route53::Client {
+        aws_sdk_route53::Client::new(&self.sdk().await)
+    }
+
+    fn app(&self) -> String {
+        self.dir.path().display().to_string()
+    }
+
+    async fn create(
+        &self,
+        color: Option<Color>,
+    ) -> Result<create_cluster::ClusterOutcome, StepError> {
+        create_cluster::run(&create_cluster::Args {
+            app: self.app(),
+            aws: moto_args(&self.aws),
+            color,
+            timeout: "1m".into(),
+            poll_interval: "0s".into(),
+            output: Output::Json,
+        })
+        .await
+    }
+
+    async fn teardown(
+        &self,
+        color: Color,
+        dry_run: bool,
+    ) -> Result<teardown::TeardownOutcome, StepError> {
+        teardown::run(&teardown::Args {
+            app: self.app(),
+            aws: moto_args(&self.aws),
+            color,
+            dry_run,
+            timeout: "1m".into(),
+            poll_interval: "0s".into(),
+            // Nothing listens there: teardown warns and goes on, and no traffic leaves loopback.
+            kube_endpoint: Some("https://127.0.0.1:9".into()),
+            output: Output::Json,
+        })
+        .await
+    }
+
+    async fn set_weight(&self, color: Color, weight: i64) {
+        let r53 = self.r53().await;
+        let zone = paved::aws::route53::zone_id(&r53, &format!("{}.test", self.name))
+            .await
+            .expect("zone id");
+        let record = ResourceRecordSet::builder()
+            .name(format!("www.{}.test.", self.name))
+            .r#type(RrType::Cname)
+            .set_identifier(color.as_str())
+            .weight(weight)
+            .ttl(60)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value(format!("{color}.lb.example"))
+                    .build()
+                    .expect("rr"),
+            )
+            .build()
+            .expect("record");
+        let change = Change::builder()
+            .action(ChangeAction::Upsert)
+            .resource_record_set(record)
+            .build()
+            .expect("change");
+        r53.change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(
+                ChangeBatch::builder()
+                    .changes(change)
+                    .build()
+                    .expect("batch"),
+            )
+            .send()
+            .await
+            .expect("upsert");
+    }
+
+    async fn tag(&self, color: Color, key: &str, value: &str) {
+        let eks = self.eks().await;
+        let cluster = eks::describe_cluster(&eks, &format!("{}-{color}", self.name))
+            .await
+            .expect("describe")
+            .expect("exists");
+        eks.tag_resource()
+            .resource_arn(cluster.arn().expect("arn"))
+            .tags(key, value)
+            .send()
+            .await
+            .expect("tag");
+    }
+}
+
+#[tokio::test]
+async fn create_adopt_and_teardown() {
+    let Some(bed) = Bed::new("lifecycle").await else {
+        return;
+    };
+    // No cluster and no records: the first deploy takes blue.
+    let first = bed.create(None).await.expect("create");
+    assert_eq!(
+        (first.cluster.as_str(), first.color, first.adopted),
+        ("lifecycle-blue", Color::Blue, false)
+    );
+    assert_eq!(first.created_nodegroups, vec!["default".to_string()]);
+    let eks_client = bed.eks().await;
+    let cluster = eks::describe_cluster(&eks_client, "lifecycle-blue")
+        .await
+        .expect("describe")
+        .expect("exists");
+    let tags = cluster.tags().expect("tags");
+    assert_eq!(
+        tags.get("paved.dev/app").map(String::as_str),
+        Some("lifecycle")
+    );
+    assert_eq!(
+        tags.get("paved.dev/color").map(String::as_str),
+        Some("blue")
+    );
+    assert_eq!(
+        tags.get("paved.dev/cluster-hash").map(String::len),
+        Some(64)
+    );
+    let ng = eks::describe_nodegroup(&eks_client, "lifecycle-blue", "default")
+        .await
+        .expect("ng")
+        .expect("exists");
+    assert_eq!(ng.capacity_type().map(|c| c.as_str()), Some("SPOT"));
+    assert_eq!(
+        ng.ami_type().map(|a| a.as_str()),
+        Some("AL2023_x86_64_STANDARD")
+    );
+
+    // Again: adopted, nothing created twice.
+    let again = bed.create(Some(Color::Blue)).await.expect("adopt");
+    assert!(again.adopted);
+    assert!(again.created_nodegroups.is_empty());
+    assert_eq!(
+        eks::list_nodegroups(&eks_client, "lifecycle-blue")
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+
+    // Blue serves; the next blue/green deploy gets green.
+    bed.set_weight(Color::Blue, 100).await;
+    let green = bed.create(Some(Color::Green)).await.expect("green");
+    assert_eq!(green.cluster, "lifecycle-green");
+
+    // Move traffic to green, then blue can go.
+    bed.set_weight(Color::Green, 100).await;
+    bed.set_weight(Color::Blue, 0).await;
+    let dry = bed.teardown(Color::Blue, true).await.expect("dry run");
+    assert!(dry.dry_run);
+    assert!(
+        eks::describe_cluster(&eks_client, "lifecycle-blue")
+            .await
+            .expect("describe")
+            .is_some(),
+        "a dry run deletes nothing"
+    );
+    let done = bed.teardown(Color::Blue, false).await.expect("teardown");
+    assert_eq!(done.nodegroups, vec!["default".to_string()]);
+    assert!(done.dns_record_removed);
+    assert!(
+        eks::describe_cluster(&eks_client, "lifecycle-blue")
+            .await
+            .expect("describe")
+            .is_none()
+    );
+    // A re-run after it is gone is success.
+    let rerun = bed.teardown(Color::Blue, false).await.expect("rerun");
+    assert!(rerun.already_gone);
+    // Green is untouched and still serves.
+    assert!(
+        eks::describe_cluster(&eks_client, "lifecycle-green")
+            .await
+            .expect("describe")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_with_another_hash_is_refused_with_what_differs() {
+    let Some(bed) = Bed::new("mismatch").await else {
+        return;
+    };
+    bed.create(Some(Color::Blue)).await.expect("create");
+    write_spec(bed.dir.path(), "mismatch", "m7i.xlarge");
+    let err = bed.create(Some(Color::Blue)).await.expect_err("refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("nodegroups.default.instanceTypes: m7i.large -> m7i.xlarge"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("paved teardown mismatch --color blue"),
+        "{msg}"
+    );
+    assert_eq!(err.exit_code(), 1);
+}
+
+#[tokio::test]
+async fn teardown_guards_refuse() {
+    let Some(bed) = Bed::new("guarded").await else {
+        return;
+    };
+    bed.create(Some(Color::Blue)).await.expect("blue");
+    // The only cluster.
+    let err = bed
+        .teardown(Color::Blue, false)
+        .await
+        .expect_err("only cluster");
+    assert!(err.to_string().contains("the only cluster"), "{err}");
+    bed.create(Some(Color::Green)).await.expect("green");
+    // Carrying weight.
+    bed.set_weight(Color::Blue, 10).await;
+    bed.set_weight(Color::Green, 90).await;
+    let err = bed.teardown(Color::Blue, false).await.expect_err("weight");
+    assert!(
+        err.to_string().contains("still carries DNS weight 10"),
+        "{err}"
+    );
+    // Drained a minute ago: TTL (60 s) + bake (10 m) have not passed.
+    bed.set_weight(Color::Blue, 0).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("now")
+        .as_secs();
+    bed.tag(Color::Blue, "paved.dev/drained-at", &(now - 60).to_string())
+        .await;
+    let err = bed
+        .teardown(Color::Blue, false)
+        .await
+        .expect_err("too soon");
+    assert!(
+        err.to_string().contains("stays until TTL + bake (11m)"),
+        "{err}"
+    );
+    // Drained an hour ago: allowed.
+    bed.tag(
+        Color::Blue,
+        "paved.dev/drained-at",
+        &(now - 3600).to_string(),
+    )
+    .await;
+    bed.teardown(Color::Blue, false).await.expect("allowed");
+    // Nothing of green was touched by the refusals.
+    assert!(
+        eks::describe_cluster(&bed.eks().await, "guarded-green")
+            .await
+            .expect("describe")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_run_killed_between_cluster_and_nodegroups_completes_without_duplicates() {
+    let Some(bed) = Bed::new("resumed").await else {
+        return;
+    };
+    // What a run that died right after CreateCluster leaves behind.
+    let loaded = paved::spec::load(&bed.app()).expect("spec");
+    let hash = paved::hash::cluster_hash(&loaded.spec);
+    eks::create_cluster(&bed.eks().await, &loaded.spec, Color::Blue, &hash, "test")
+        .await
+        .expect("cluster only");
+    let outcome = bed.create(Some(Color::Blue)).await.expect("resume");
+    assert!(outcome.adopted);
+    assert_eq!(outcome.created_nodegroups, vec!["default".to_string()]);
+    let eks_client = bed.eks().await;
+    let clusters = eks_client.list_clusters().send().await.expect("list");
+    assert_eq!(
+        clusters
+            .clusters()
+            .iter()
+            .filter(|c| c.starts_with("resumed-"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        eks::list_nodegroups(&eks_client, "resumed-blue")
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn auto_scaling_groups_get_app_and_autoscaler_tags() {
+    let Some(bed) = Bed::new("tagged").await else {
+        return;
+    };
+    let first = bed.create(Some(Color::Blue)).await.expect("create");
+    // moto's EKS names a group its Auto Scaling does not have: create it, as AWS would have.
+    assert_eq!(first.untagged_groups.len(), 1);
+    let group = first.untagged_groups[0].clone();
+    let asg = aws_sdk_autoscaling::Client::new(&bed.sdk().await);
+    asg.create_launch_configuration()
+        .launch_configuration_name("tagged-lc")
+        .image_id("ami-12c6146b")
+        .instance_type("m7i.large")
+        .send()
+        .await
+        .expect("launch configuration");
+    asg.create_auto_scaling_group()
+        .auto_scaling_group_name(&group)
+        .launch_configuration_name("tagged-lc")
+        .min_size(1)
+        .max_size(3)
+        .availability_zones("us-east-1a")
+        .send()
+        .await
+        .expect("group");
+    let again = bed.create(Some(Color::Blue)).await.expect("adopt");
+    assert!(again.untagged_groups.is_empty());
+    let described = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .expect("describe");
+    let tags: Vec<(String, String)> = described.auto_scaling_groups()[0]
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("paved.dev/app", "tagged"),
+        ("paved.dev/color", "blue"),
+        ("k8s.io/cluster-autoscaler/enabled", "true"),
+        ("k8s.io/cluster-autoscaler/tagged-blue", "owned"),
+        ("k8s.io/cluster-autoscaler/node-template/label/tier", "web"),
+    ] {
+        assert!(
+            tags.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "missing {expected:?} in {tags:?}"
+        );
+    }
+}
