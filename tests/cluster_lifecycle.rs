@@ -218,10 +218,38 @@ async fn create_adopt_and_teardown() {
         1
     );
 
-    // Blue serves; the next blue/green deploy gets green.
+    // Blue serves; without --color the new cluster is the color that carries no traffic.
     bed.set_weight(Color::Blue, 100).await;
-    let green = bed.create(Some(Color::Green)).await.expect("green");
-    assert_eq!(green.cluster, "lifecycle-green");
+    let green = bed.create(None).await.expect("green");
+    assert_eq!(
+        (green.cluster.as_str(), green.color, green.adopted),
+        ("lifecycle-green", Color::Green, false)
+    );
+
+    // A kubeconfig with a context per cluster, its user running `paved token`.
+    let clusters: Vec<_> = eks::app_clusters(&eks_client, "lifecycle")
+        .await
+        .expect("clusters")
+        .into_iter()
+        .map(|(_, c)| (c, "us-east-1".to_string()))
+        .collect();
+    let kubeconfig = paved::steps::kubeconfig::kubeconfig(&clusters);
+    let contexts: Vec<&str> = kubeconfig["contexts"]
+        .as_array()
+        .expect("contexts")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(contexts, ["lifecycle-blue", "lifecycle-green"]);
+    assert_eq!(
+        kubeconfig["users"][1]["user"]["exec"]["args"],
+        serde_json::json!(["token", "lifecycle-green", "--region", "us-east-1"])
+    );
+    assert!(
+        kubeconfig["clusters"][0]["cluster"]["server"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("https://"))
+    );
 
     // Move traffic to green, then blue can go.
     bed.set_weight(Color::Green, 100).await;

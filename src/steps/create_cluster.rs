@@ -86,6 +86,8 @@ pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
             let state = live::read(&eks_client, Some(&r53), app, true)
                 .await
                 .map_err(StepError::failed)?;
+            // A new cluster goes to the color that carries no traffic (or resumes the one a
+            // stopped deploy left); under a rolling plan that is the color beside the live one.
             match decide(
                 &app.name,
                 app.deploy.strategy,
@@ -93,7 +95,8 @@ pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
                 Some(&cluster_identity(app)),
                 &state.live,
             ) {
-                Decision::BlueGreen { color, .. } | Decision::Rolling { color, .. } => color,
+                Decision::BlueGreen { color, .. } => color,
+                Decision::Rolling { color, .. } => color.other(),
                 Decision::Refused { reason } | Decision::Undecided { reason } => {
                     return Err(StepError::Failed(reason));
                 }
