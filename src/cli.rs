@@ -55,6 +55,8 @@ pub enum Command {
     BuildImage(crate::steps::build_image::Args),
     /// Create (or adopt) the app's EKS cluster of one color, its nodegroups and their tags
     CreateCluster(crate::steps::create_cluster::Args),
+    /// Move the app's DNS traffic to one color in checked steps (also the manual rollback)
+    SwitchTraffic(crate::steps::switch_traffic::Args),
     /// Delete one color of an app: load-balanced Services, nodegroups, cluster, DNS record
     Teardown(crate::steps::teardown::Args),
     /// Print an ExecCredential with an EKS token (kubectl's exec plugin)
@@ -142,6 +144,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Hash(args) => crate::steps::hash::execute(args),
         Command::BuildImage(args) => crate::steps::build_image::execute(args),
         Command::CreateCluster(args) => crate::steps::create_cluster::execute(args),
+        Command::SwitchTraffic(args) => crate::steps::switch_traffic::execute(args),
         Command::Teardown(args) => crate::steps::teardown::execute(args),
         Command::Token(args) => crate::steps::kubeconfig::execute_token(args),
         Command::Kubeconfig(args) => crate::steps::kubeconfig::execute_kubeconfig(args),

@@ -9,3 +9,4 @@ pub mod registry;
 pub mod render;
 pub mod spec;
 pub mod steps;
+pub mod verify;

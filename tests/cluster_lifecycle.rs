@@ -46,6 +46,7 @@ struct Bed {
 impl Bed {
     async fn new(name: &str) -> Option<Bed> {
         let aws = bed_service("PAVED_TEST_AWS_ENDPOINT")?;
+        let name = &support::unique(name);
         let dir = tempfile::tempdir().expect("tempdir");
         write_spec(dir.path(), name, "m7i.large");
         let bed = Bed {
@@ -74,6 +75,10 @@ impl Bed {
 
     async fn r53(&self) -> aws_sdk_route53::Client {
         aws_sdk_route53::Client::new(&self.sdk().await)
+    }
+
+    fn c(&self, color: Color) -> String {
+        format!("{}-{color}", self.name)
     }
 
     fn app(&self) -> String {
@@ -175,18 +180,18 @@ async fn create_adopt_and_teardown() {
     let first = bed.create(None).await.expect("create");
     assert_eq!(
         (first.cluster.as_str(), first.color, first.adopted),
-        ("lifecycle-blue", Color::Blue, false)
+        (bed.c(Color::Blue).as_str(), Color::Blue, false)
     );
     assert_eq!(first.created_nodegroups, vec!["default".to_string()]);
     let eks_client = bed.eks().await;
-    let cluster = eks::describe_cluster(&eks_client, "lifecycle-blue")
+    let cluster = eks::describe_cluster(&eks_client, &bed.c(Color::Blue))
         .await
         .expect("describe")
         .expect("exists");
     let tags = cluster.tags().expect("tags");
     assert_eq!(
         tags.get("paved.dev/app").map(String::as_str),
-        Some("lifecycle")
+        Some(bed.name.as_str())
     );
     assert_eq!(
         tags.get("paved.dev/color").map(String::as_str),
@@ -196,7 +201,7 @@ async fn create_adopt_and_teardown() {
         tags.get("paved.dev/cluster-hash").map(String::len),
         Some(64)
     );
-    let ng = eks::describe_nodegroup(&eks_client, "lifecycle-blue", "default")
+    let ng = eks::describe_nodegroup(&eks_client, &bed.c(Color::Blue), "default")
         .await
         .expect("ng")
         .expect("exists");
@@ -211,7 +216,7 @@ async fn create_adopt_and_teardown() {
     assert!(again.adopted);
     assert!(again.created_nodegroups.is_empty());
     assert_eq!(
-        eks::list_nodegroups(&eks_client, "lifecycle-blue")
+        eks::list_nodegroups(&eks_client, &bed.c(Color::Blue))
             .await
             .expect("list")
             .len(),
@@ -223,11 +228,11 @@ async fn create_adopt_and_teardown() {
     let green = bed.create(None).await.expect("green");
     assert_eq!(
         (green.cluster.as_str(), green.color, green.adopted),
-        ("lifecycle-green", Color::Green, false)
+        (bed.c(Color::Green).as_str(), Color::Green, false)
     );
 
     // A kubeconfig with a context per cluster, its user running `paved token`.
-    let clusters: Vec<_> = eks::app_clusters(&eks_client, "lifecycle")
+    let clusters: Vec<_> = eks::app_clusters(&eks_client, &bed.name)
         .await
         .expect("clusters")
         .into_iter()
@@ -240,10 +245,13 @@ async fn create_adopt_and_teardown() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    assert_eq!(contexts, ["lifecycle-blue", "lifecycle-green"]);
+    assert_eq!(
+        contexts,
+        vec![bed.c(Color::Blue).as_str(), bed.c(Color::Green).as_str()]
+    );
     assert_eq!(
         kubeconfig["users"][1]["user"]["exec"]["args"],
-        serde_json::json!(["token", "lifecycle-green", "--region", "us-east-1"])
+        serde_json::json!(["token", bed.c(Color::Green), "--region", "us-east-1"])
     );
     assert!(
         kubeconfig["clusters"][0]["cluster"]["server"]
@@ -257,7 +265,7 @@ async fn create_adopt_and_teardown() {
     let dry = bed.teardown(Color::Blue, true).await.expect("dry run");
     assert!(dry.dry_run);
     assert!(
-        eks::describe_cluster(&eks_client, "lifecycle-blue")
+        eks::describe_cluster(&eks_client, &bed.c(Color::Blue))
             .await
             .expect("describe")
             .is_some(),
@@ -267,7 +275,7 @@ async fn create_adopt_and_teardown() {
     assert_eq!(done.nodegroups, vec!["default".to_string()]);
     assert!(done.dns_record_removed);
     assert!(
-        eks::describe_cluster(&eks_client, "lifecycle-blue")
+        eks::describe_cluster(&eks_client, &bed.c(Color::Blue))
             .await
             .expect("describe")
             .is_none()
@@ -277,7 +285,7 @@ async fn create_adopt_and_teardown() {
     assert!(rerun.already_gone);
     // Green is untouched and still serves.
     assert!(
-        eks::describe_cluster(&eks_client, "lifecycle-green")
+        eks::describe_cluster(&eks_client, &bed.c(Color::Green))
             .await
             .expect("describe")
             .is_some()
@@ -290,7 +298,7 @@ async fn a_cluster_with_another_hash_is_refused_with_what_differs() {
         return;
     };
     bed.create(Some(Color::Blue)).await.expect("create");
-    write_spec(bed.dir.path(), "mismatch", "m7i.xlarge");
+    write_spec(bed.dir.path(), &bed.name, "m7i.xlarge");
     let err = bed.create(Some(Color::Blue)).await.expect_err("refused");
     let msg = err.to_string();
     assert!(
@@ -298,7 +306,7 @@ async fn a_cluster_with_another_hash_is_refused_with_what_differs() {
         "{msg}"
     );
     assert!(
-        msg.contains("paved teardown mismatch --color blue"),
+        msg.contains(&format!("paved teardown {} --color blue", bed.name)),
         "{msg}"
     );
     assert_eq!(err.exit_code(), 1);
@@ -351,7 +359,7 @@ async fn teardown_guards_refuse() {
     bed.teardown(Color::Blue, false).await.expect("allowed");
     // Nothing of green was touched by the refusals.
     assert!(
-        eks::describe_cluster(&bed.eks().await, "guarded-green")
+        eks::describe_cluster(&bed.eks().await, &bed.c(Color::Green))
             .await
             .expect("describe")
             .is_some()
@@ -378,12 +386,12 @@ async fn a_run_killed_between_cluster_and_nodegroups_completes_without_duplicate
         clusters
             .clusters()
             .iter()
-            .filter(|c| c.starts_with("resumed-"))
+            .filter(|c| c.starts_with(&format!("{}-", bed.name)))
             .count(),
         1
     );
     assert_eq!(
-        eks::list_nodegroups(&eks_client, "resumed-blue")
+        eks::list_nodegroups(&eks_client, &bed.c(Color::Blue))
             .await
             .expect("list")
             .len(),
@@ -402,7 +410,7 @@ async fn auto_scaling_groups_get_app_and_autoscaler_tags() {
     let group = first.untagged_groups[0].clone();
     let asg = aws_sdk_autoscaling::Client::new(&bed.sdk().await);
     asg.create_launch_configuration()
-        .launch_configuration_name("tagged-lc")
+        .launch_configuration_name(format!("{}-lc", bed.name))
         .image_id("ami-12c6146b")
         .instance_type("m7i.large")
         .send()
@@ -410,7 +418,7 @@ async fn auto_scaling_groups_get_app_and_autoscaler_tags() {
         .expect("launch configuration");
     asg.create_auto_scaling_group()
         .auto_scaling_group_name(&group)
-        .launch_configuration_name("tagged-lc")
+        .launch_configuration_name(format!("{}-lc", bed.name))
         .min_size(1)
         .max_size(3)
         .availability_zones("us-east-1a")
@@ -436,15 +444,21 @@ async fn auto_scaling_groups_get_app_and_autoscaler_tags() {
         })
         .collect();
     for expected in [
-        ("paved.dev/app", "tagged"),
-        ("paved.dev/color", "blue"),
-        ("k8s.io/cluster-autoscaler/enabled", "true"),
-        ("k8s.io/cluster-autoscaler/tagged-blue", "owned"),
-        ("k8s.io/cluster-autoscaler/node-template/label/tier", "web"),
+        ("paved.dev/app".to_string(), bed.name.clone()),
+        ("paved.dev/color".to_string(), "blue".to_string()),
+        (
+            "k8s.io/cluster-autoscaler/enabled".to_string(),
+            "true".to_string(),
+        ),
+        (
+            format!("k8s.io/cluster-autoscaler/{}", bed.c(Color::Blue)),
+            "owned".to_string(),
+        ),
+        (
+            "k8s.io/cluster-autoscaler/node-template/label/tier".to_string(),
+            "web".to_string(),
+        ),
     ] {
-        assert!(
-            tags.contains(&(expected.0.to_string(), expected.1.to_string())),
-            "missing {expected:?} in {tags:?}"
-        );
+        assert!(tags.contains(&expected), "missing {expected:?} in {tags:?}");
     }
 }

@@ -25,6 +25,11 @@ pub mod tags {
     pub const CREATED_BY: &str = "paved.dev/created-by";
     /// Unix seconds when switch-traffic took the cluster's last weight away.
     pub const DRAINED_AT: &str = "paved.dev/drained-at";
+    /// Set by verify once the cluster's objects passed (its value names what was verified);
+    /// switch-traffic gives weight only to a cluster that carries it.
+    pub const VERIFIED: &str = "paved.dev/verified";
+    /// The load balancer hostname verify found, which the DNS records point at.
+    pub const LB_HOSTNAME: &str = "paved.dev/lb-hostname";
 }
 
 /// Errors from EKS.
@@ -520,4 +525,23 @@ pub fn live_identity(cluster: &Cluster, nodegroups: &[EksNodegroup]) -> Value {
 /// How long cluster and nodegroup waits may take, from `--timeout`.
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     crate::spec::units::parse_duration(text)
+}
+
+/// Set tags on a cluster.
+pub async fn tag_cluster(
+    client: &Client,
+    cluster: &Cluster,
+    tags: HashMap<String, String>,
+) -> Result<(), EksError> {
+    let arn = cluster
+        .arn()
+        .ok_or_else(|| EksError::Failed("cluster has no ARN".into()))?;
+    client
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| EksError::Api(describe_error("tag cluster", &e)))?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod fake_registry;
 pub mod http;
+pub mod http_server;
 
 /// The address of a test-bed service from the variable `scripts/testbed/start` exports.
 ///
@@ -20,4 +21,13 @@ pub fn bed_service(var: &str) -> Option<String> {
             None
         }
     }
+}
+
+/// `name` with a suffix unique to this test run, so tests can be re-run against a test bed that
+/// still holds what an earlier run created.
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{name}-{:06x}", (nanos ^ std::process::id()) & 0xff_ffff)
 }

@@ -1,0 +1,398 @@
+//! `paved-switch-traffic`: move the app's DNS weight to one color through the spec's steps,
+//! each change a compare-and-swap, waited to INSYNC and the TTL, checked, and held. A failing
+//! check restores the weights found at the start. Killed and re-run, it continues from the
+//! weights it finds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_route53::types::ChangeAction;
+use serde::Serialize;
+
+use crate::aws::AwsArgs;
+use crate::aws::eks::{self, tags};
+use crate::aws::route53::{self, DnsState, Route53Error};
+use crate::github::actions;
+use crate::plan::{Color, cluster_name};
+use crate::spec::{self, KubeApp, units::parse_duration};
+use crate::verify::checks;
+
+use super::{Output, StepError};
+
+/// Move the app's traffic to one color.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    pub app: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The color to move traffic to (the new cluster, or the old one to roll back)
+    #[arg(long)]
+    pub to: Color,
+    /// Weights of the target color, in percent, instead of the spec's steps (e.g. 100)
+    #[arg(long, value_delimiter = ',')]
+    pub steps: Option<Vec<u8>>,
+    /// Point the records at this hostname instead of the load balancer verify recorded
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Send the HTTP checks here instead of http://<target>
+    #[arg(long)]
+    pub check_url: Option<String>,
+    /// Give weight to a cluster verify has not marked verified (needs --reason)
+    #[arg(long, requires = "reason")]
+    pub force: bool,
+    /// Why --force is needed; it goes to the log
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Time between GetChange polls
+    #[arg(long, default_value = "1s", hide = true)]
+    pub poll_interval: String,
+    /// How to print the result
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+/// What switch-traffic did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchOutcome {
+    pub to: Color,
+    /// Target-color weights applied, in order.
+    pub applied: Vec<u8>,
+    /// Weights at the end, by color.
+    pub weights: BTreeMap<Color, i64>,
+}
+
+/// The spec's steps still ahead, given the target's current weight.
+pub fn remaining_steps(current: i64, steps: &[u8]) -> Vec<u8> {
+    steps
+        .iter()
+        .copied()
+        .filter(|s| i64::from(*s) > current)
+        .collect()
+}
+
+fn weights_of(state: &DnsState) -> BTreeMap<Color, i64> {
+    state.records.iter().map(|r| (r.color, r.weight)).collect()
+}
+
+/// Refuse records paved did not create.
+fn check_ownership(app: &KubeApp, name: &str, state: &DnsState) -> Result<(), StepError> {
+    if !state.foreign.is_empty() {
+        return Err(StepError::Failed(format!(
+            "{name} has records paved does not manage ({}): remove them or pick another dns.name",
+            state.foreign.join(", ")
+        )));
+    }
+    match (&state.owner_app, state.records.is_empty()) {
+        (_, true) => Ok(()),
+        (Some(owner), false) if *owner == app.name => Ok(()),
+        (Some(owner), false) => Err(StepError::Failed(format!(
+            "the weighted records of {name} belong to app {owner}, not {}",
+            app.name
+        ))),
+        (None, false) => Err(StepError::Failed(format!(
+            "{name} has blue/green weighted records without paved's ownership record ({}): another controller manages them",
+            route53::owner_record_name(name)
+        ))),
+    }
+}
+
+/// The change batch that sets each color's weight, deleting exactly what was read.
+fn batch_for(
+    app: &KubeApp,
+    state: &DnsState,
+    to: Color,
+    target: &str,
+    weights: &BTreeMap<Color, i64>,
+) -> Result<Vec<aws_sdk_route53::types::Change>, Route53Error> {
+    let dns = app
+        .dns
+        .as_ref()
+        .ok_or_else(|| Route53Error::Api("no dns".into()))?;
+    let ttl = i64::from(dns.ttl);
+    let mut changes = Vec::new();
+    for (color, weight) in weights {
+        let existing = state.records.iter().find(|r| r.color == *color);
+        let value = if *color == to {
+            target.to_string()
+        } else {
+            match existing.and_then(|r| r.record.resource_records().first()) {
+                Some(v) => v.value().to_string(),
+                None => continue,
+            }
+        };
+        if let Some(r) = existing {
+            if r.weight == *weight
+                && (*color != to
+                    || r.record.resource_records().first().map(|v| v.value()) == Some(target))
+            {
+                continue;
+            }
+            changes.push(route53::change(ChangeAction::Delete, r.record.clone())?);
+        }
+        changes.push(route53::change(
+            ChangeAction::Create,
+            route53::weighted_cname(&dns.name, *color, *weight, &value, ttl)?,
+        )?);
+    }
+    if state.owner.is_none() && !changes.is_empty() {
+        changes.push(route53::change(
+            ChangeAction::Create,
+            route53::owner_txt(&dns.name, &app.name, ttl)?,
+        )?);
+    }
+    Ok(changes)
+}
+
+/// The change batch that puts the records back as they were in `original`.
+fn restore_batch(
+    state: &DnsState,
+    original: &DnsState,
+) -> Result<Vec<aws_sdk_route53::types::Change>, Route53Error> {
+    let mut changes = Vec::new();
+    for now in &state.records {
+        let before = original.records.iter().find(|r| r.color == now.color);
+        if before.map(|b| &b.record) == Some(&now.record) {
+            continue;
+        }
+        changes.push(route53::change(ChangeAction::Delete, now.record.clone())?);
+        if let Some(b) = before {
+            changes.push(route53::change(ChangeAction::Create, b.record.clone())?);
+        }
+    }
+    Ok(changes)
+}
+
+pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
+    let loaded = spec::load(&args.app)?;
+    let app = &loaded.spec;
+    let dns = app.dns.clone().ok_or_else(|| {
+        StepError::BadInput(format!(
+            "{} has no dns: there is no traffic to move",
+            app.name
+        ))
+    })?;
+    let poll = parse_duration(&args.poll_interval)
+        .map_err(|e| StepError::BadInput(format!("--poll-interval: {e}")))?;
+    let hold = parse_duration(&app.deploy.traffic.hold).unwrap_or_default();
+    let ttl = Duration::from_secs(u64::from(dns.ttl));
+    let steps = args
+        .steps
+        .clone()
+        .unwrap_or_else(|| app.deploy.traffic.steps.clone());
+    if steps.last() != Some(&100) || steps.iter().any(|s| *s == 0 || *s > 100) {
+        return Err(StepError::BadInput(
+            "--steps must be percentages ending at 100".into(),
+        ));
+    }
+    let sdk = args.aws.sdk_config(&app.cluster.region).await;
+    let eks_client = aws_sdk_eks::Client::new(&sdk);
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+
+    let to = args.to;
+    let cluster = eks::describe_cluster(&eks_client, &cluster_name(&app.name, to))
+        .await
+        .map_err(StepError::failed)?
+        .ok_or_else(|| {
+            StepError::Failed(format!(
+                "{} does not exist: nothing to send traffic to",
+                cluster_name(&app.name, to)
+            ))
+        })?;
+    let cluster_tags = cluster.tags().cloned().unwrap_or_default();
+    match (cluster_tags.get(tags::VERIFIED), args.force) {
+        (Some(what), _) => tracing::info!("{} was verified ({what})", cluster_name(&app.name, to)),
+        (None, true) => tracing::warn!(
+            "giving weight to {}, which verify has not marked verified, because --force: {}",
+            cluster_name(&app.name, to),
+            args.reason.as_deref().unwrap_or_default()
+        ),
+        (None, false) => {
+            return Err(StepError::Failed(format!(
+                "{} has not passed verify (no {} tag): run paved verify first, or --force --reason \"...\"",
+                cluster_name(&app.name, to),
+                tags::VERIFIED
+            )));
+        }
+    }
+    let target = args
+        .target
+        .clone()
+        .or_else(|| cluster_tags.get(tags::LB_HOSTNAME).cloned())
+        .ok_or_else(|| {
+            StepError::Failed(format!(
+                "no load balancer recorded for {}: give --target <hostname>",
+                cluster_name(&app.name, to)
+            ))
+        })?;
+    let check_target = checks::Target {
+        base_url: args
+            .check_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{target}")),
+        host: Some(dns.name.clone()),
+    };
+
+    let zone = route53::zone_id(&r53, &dns.zone)
+        .await
+        .map_err(StepError::failed)?;
+    let original = route53::read_state(&r53, &zone, &dns.name)
+        .await
+        .map_err(StepError::failed)?;
+    check_ownership(app, &dns.name, &original)?;
+    let from = to.other();
+    let has_from = original
+        .records
+        .iter()
+        .any(|r| r.color == from && r.weight > 0);
+    let current = original
+        .records
+        .iter()
+        .find(|r| r.color == to)
+        .map_or(0, |r| r.weight);
+    // A first deploy has nowhere to hold traffic back: straight to 100.
+    let mut plan = if has_from {
+        remaining_steps(current, &steps)
+    } else {
+        remaining_steps(current, &[100])
+    };
+    let mut state = original.clone();
+    let mut applied = Vec::new();
+    if plan.is_empty()
+        && state.records.iter().any(|r| {
+            r.color == to
+                && r.record.resource_records().first().map(|v| v.value()) != Some(target.as_str())
+        })
+    {
+        // Already at 100 but pointing elsewhere (a re-created load balancer): re-point it.
+        plan.push(100);
+    }
+    for step in plan {
+        let mut weights = BTreeMap::from([(to, i64::from(step))]);
+        if state.records.iter().any(|r| r.color == from) {
+            weights.insert(from, 100 - i64::from(step));
+        }
+        let changes = batch_for(app, &state, to, &target, &weights).map_err(StepError::failed)?;
+        if !changes.is_empty() {
+            tracing::info!("weights {to} {step} / {from} {}", 100 - i64::from(step));
+            let id = route53::submit(
+                &r53,
+                &zone,
+                changes,
+                &format!("paved: {} {to} {step}%", app.name),
+            )
+            .await
+            .map_err(StepError::failed)?;
+            route53::wait_insync(&r53, &id, poll, Duration::from_secs(300))
+                .await
+                .map_err(StepError::failed)?;
+            // Resolvers may keep the old answer for a TTL.
+            tokio::time::sleep(ttl).await;
+        }
+        applied.push(step);
+        state = route53::read_state(&r53, &zone, &dns.name)
+            .await
+            .map_err(StepError::failed)?;
+        if !app.deploy.verify.checks.is_empty() {
+            let within = hold.max(Duration::from_secs(5));
+            if let Err(failed) = checks::run_until(
+                &check_target,
+                &app.deploy.verify.checks,
+                within,
+                Duration::from_secs(1),
+            )
+            .await
+            {
+                let why: Vec<String> = failed
+                    .iter()
+                    .filter(|r| !r.ok)
+                    .map(|r| r.detail.clone())
+                    .collect();
+                tracing::error!(
+                    "checks failed at {to} {step}%: {}; restoring the previous weights",
+                    why.join("; ")
+                );
+                let undo = restore_batch(&state, &original).map_err(StepError::failed)?;
+                if !undo.is_empty() {
+                    let id =
+                        route53::submit(&r53, &zone, undo, &format!("paved: {} restore", app.name))
+                            .await
+                            .map_err(StepError::failed)?;
+                    route53::wait_insync(&r53, &id, poll, Duration::from_secs(300))
+                        .await
+                        .map_err(StepError::failed)?;
+                }
+                return Err(StepError::Failed(format!(
+                    "checks failed at {to} {step}% ({}); the previous weights are restored",
+                    why.join("; ")
+                )));
+            }
+        }
+        tokio::time::sleep(hold).await;
+    }
+    let weights = weights_of(&state);
+    if weights.get(&from).copied().unwrap_or(0) == 0
+        && let Some(old) = eks::describe_cluster(&eks_client, &cluster_name(&app.name, from))
+            .await
+            .map_err(StepError::failed)?
+    {
+        let already = old.tags().is_some_and(|t| t.contains_key(tags::DRAINED_AT));
+        if !already && has_from {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            eks::tag_cluster(
+                &eks_client,
+                &old,
+                HashMap::from([(tags::DRAINED_AT.to_string(), now.to_string())]),
+            )
+            .await
+            .map_err(StepError::failed)?;
+        }
+    }
+    Ok(SwitchOutcome {
+        to,
+        applied,
+        weights,
+    })
+}
+
+pub fn publish(outcome: &SwitchOutcome, output: Output) -> std::io::Result<()> {
+    let summary: Vec<String> = outcome
+        .weights
+        .iter()
+        .map(|(c, w)| format!("{c} {w}"))
+        .collect();
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(outcome).unwrap_or_default()
+        ),
+        Output::Text => println!("weights: {}", summary.join(", ")),
+    }
+    actions::set_output("weights", &summary.join(","))?;
+    actions::set_output("color", outcome.to.as_str())?;
+    actions::append_summary(&format!(
+        "**switch-traffic**: weights {}",
+        summary.join(" / ")
+    ))
+}
+
+pub fn execute(args: Args) -> u8 {
+    super::block_on("switch-traffic", run(&args), |o| {
+        super::finish("switch-traffic", publish(&o, args.output))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remaining_steps_resume_from_the_current_weight() {
+        assert_eq!(remaining_steps(0, &[10, 50, 100]), vec![10, 50, 100]);
+        assert_eq!(remaining_steps(10, &[10, 50, 100]), vec![50, 100]);
+        assert_eq!(remaining_steps(30, &[10, 50, 100]), vec![50, 100]);
+        assert!(remaining_steps(100, &[10, 50, 100]).is_empty());
+    }
+}

@@ -1,0 +1,3 @@
+//! Verification: HTTP smoke checks against a load balancer, retried until they pass or time out.
+
+pub mod checks;
