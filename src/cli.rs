@@ -97,6 +97,11 @@ pub struct PlanArgs {
     /// The image reference to render with (default: `<repository>:unbuilt`)
     #[arg(long)]
     pub image: Option<String>,
+    /// Read the live state from AWS (clusters, DNS weights, whether ECR has the image)
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub aws: crate::aws::AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +129,7 @@ pub fn main() -> ExitCode {
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
+        Command::Plan(args) if args.live => crate::steps::plan::execute_live(args),
         Command::Plan(args) => with_app(&args.app, |loaded| {
             let plan = plan(&loaded, Live::Unknown, args.image.clone());
             print!("{}", plan.render(args.output));

@@ -177,6 +177,7 @@ fn help_texts() {
         "hash",
         "build-image",
         "create-cluster",
+        "switch-traffic",
         "teardown",
         "token",
         "kubeconfig",

@@ -165,7 +165,14 @@ pub async fn image_digest(
             .first()
             .and_then(|d| d.image_digest())
             .map(String::from)),
-        Err(e) if e.code() == Some("ImageNotFoundException") => Ok(None),
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("ImageNotFoundException" | "RepositoryNotFoundException")
+            ) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(EcrError::Api(describe_error(
             &format!("describe image {repo}:{tag}"),
             &e,

@@ -27,6 +27,9 @@ pub struct Plan {
     pub decision: Decision,
     /// The steps the deploy runs, in order.
     pub steps: Vec<String>,
+    /// For a blue/green deploy: how long both clusters run side by side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub both_clusters_for: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +38,12 @@ pub struct ImagePlan {
     pub repository: String,
     /// The image reference the objects were rendered with.
     pub reference: String,
+    /// The content hash of the image's inputs, when computed (live plans).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// Whether the registry already has an image with that hash (the build will be skipped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_registry: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -110,7 +119,15 @@ pub fn plan(loaded: &LoadedApp, live: Live, image: Option<String>) -> Plan {
         &live,
     );
     let steps = steps(app, &decision);
+    let both_clusters_for = match &decision {
+        Decision::BlueGreen {
+            replaces: Some(_), ..
+        }
+        | Decision::Undecided { .. } => Some(overlap(app)),
+        _ => None,
+    };
     Plan {
+        both_clusters_for,
         app: app.name.clone(),
         spec: loaded.path.display().to_string(),
         image: ImagePlan {
@@ -121,6 +138,8 @@ pub fn plan(loaded: &LoadedApp, live: Live, image: Option<String>) -> Plan {
             },
             repository: repository(app),
             reference,
+            content_hash: None,
+            in_registry: None,
         },
         cluster: ClusterPlan {
             region: app.cluster.region.clone(),
@@ -153,6 +172,31 @@ pub fn plan(loaded: &LoadedApp, live: Live, image: Option<String>) -> Plan {
         decision,
         steps,
     }
+}
+
+/// How long both clusters run during a blue/green deploy: from the new cluster's creation (EKS
+/// takes about 15 minutes) through verify, each traffic step (about a minute to INSYNC, then the
+/// TTL and the hold) and the bake, to the old cluster's teardown.
+pub fn overlap(app: &KubeApp) -> String {
+    use crate::spec::units::{format_duration, parse_duration};
+    use std::time::Duration;
+    let minute = Duration::from_secs(60);
+    let verify = parse_duration(&app.deploy.verify.timeout).unwrap_or(10 * minute);
+    let hold = parse_duration(&app.deploy.traffic.hold).unwrap_or_default();
+    let bake = parse_duration(&app.deploy.bake).unwrap_or_default();
+    let ttl = Duration::from_secs(app.dns.as_ref().map_or(0, |d| u64::from(d.ttl)));
+    let steps = if app.dns.is_some() {
+        app.deploy.traffic.steps.len() as u32
+    } else {
+        0
+    };
+    let typical = 15 * minute + 3 * minute + steps * (minute + ttl + hold) + bake;
+    let longest = 40 * minute + verify + steps * (5 * minute + ttl + hold) + bake;
+    format!(
+        "about {} (at most {})",
+        format_duration(typical),
+        format_duration(longest)
+    )
 }
 
 fn row(o: &KubeObject) -> ObjectRow {
@@ -254,6 +298,14 @@ impl Plan {
             "\nimage: {} build, repository {}",
             self.image.builder, self.image.repository
         );
+        if let Some(h) = &self.image.content_hash {
+            let state = match self.image.in_registry {
+                Some(true) => "in the registry: the build will be skipped",
+                Some(false) => "not in the registry: it will be built",
+                None => "registry not checked",
+            };
+            let _ = writeln!(out, "  content hash {} ({state})", short(h));
+        }
         let _ = writeln!(
             out,
             "\ncluster: EKS {} in {}, cluster hash {}",
@@ -316,6 +368,9 @@ impl Plan {
             self.decision.label(),
             self.decision.reason()
         );
+        if let Some(t) = &self.both_clusters_for {
+            let _ = writeln!(out, "  both clusters run for {t}");
+        }
         if !self.steps.is_empty() {
             let _ = writeln!(out, "\nsteps:");
             for (i, s) in self.steps.iter().enumerate() {
@@ -354,6 +409,17 @@ impl Plan {
             );
         }
         let _ = writeln!(out, "| **live** | {} |", md_cell(&self.live_summary()));
+        if let Some(t) = &self.both_clusters_for {
+            let _ = writeln!(out, "| **both clusters run** | {t} |");
+        }
+        if let (Some(h), Some(found)) = (&self.image.content_hash, self.image.in_registry) {
+            let what = if found {
+                "in the registry: build skipped"
+            } else {
+                "to be built"
+            };
+            let _ = writeln!(out, "| **content hash** | `{}` ({what}) |", short(h));
+        }
         let _ = writeln!(
             out,
             "\n<details><summary>{} objects</summary>\n",

@@ -5,6 +5,7 @@ pub mod build_image;
 pub mod create_cluster;
 pub mod hash;
 pub mod kubeconfig;
+pub mod plan;
 pub mod switch_traffic;
 pub mod teardown;
 
