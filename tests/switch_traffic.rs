@@ -111,18 +111,26 @@ impl Bed {
         steps: Option<Vec<u8>>,
     ) -> Result<switch_traffic::SwitchOutcome, StepError> {
         switch_traffic::run(&switch_traffic::Args {
+            steps,
+            ..self.args(to)
+        })
+        .await
+    }
+
+    fn args(&self, to: Color) -> switch_traffic::Args {
+        switch_traffic::Args {
             app: self.dir.path().display().to_string(),
             aws: moto_args(&self.aws),
             to,
-            steps,
+            steps: None,
             target: None,
             check_url: Some(self.app.url()),
+            image: None,
             force: false,
             reason: None,
             poll_interval: "0s".into(),
             output: Output::Json,
-        })
-        .await
+        }
     }
 
     async fn state(&self) -> route53::DnsState {
@@ -197,6 +205,30 @@ async fn an_unverified_color_gets_no_weight() {
     assert!(err.to_string().contains("has not passed verify"), "{err}");
     assert_eq!(err.exit_code(), 1);
     assert_eq!(bed.weights().await, BTreeMap::from([(Color::Blue, 100)]));
+    // Verified, but for an earlier deployment's image.
+    bed.tag(Color::Green, tags::VERIFIED, "sha256:old").await;
+    let err = switch_traffic::run(&switch_traffic::Args {
+        image: Some("registry/app@sha256:new".into()),
+        ..bed.args(Color::Green)
+    })
+    .await
+    .expect_err("stale mark");
+    assert!(
+        err.to_string()
+            .contains("was verified for sha256:old, not for registry/app@sha256:new"),
+        "{err}"
+    );
+    assert_eq!(bed.weights().await, BTreeMap::from([(Color::Blue, 100)]));
+    // --force with a reason is the logged way around it.
+    let forced = switch_traffic::run(&switch_traffic::Args {
+        force: true,
+        reason: Some("hotfix".into()),
+        steps: Some(vec![100]),
+        ..bed.args(Color::Green)
+    })
+    .await
+    .expect("forced");
+    assert_eq!(forced.weights.get(&Color::Green), Some(&100));
 }
 
 #[tokio::test]

@@ -65,47 +65,15 @@ pub async fn zone_id(client: &Client, zone: &str) -> Result<String, Route53Error
         .ok_or_else(|| Route53Error::NoZone(zone.to_string()))
 }
 
-/// The blue/green weighted records of `name` in the zone, of any type (A alias or CNAME).
-pub async fn weighted_records(
-    client: &Client,
-    zone_id: &str,
-    name: &str,
-) -> Result<Vec<WeightedRecord>, Route53Error> {
-    let wanted = fqdn(name);
-    let out = client
-        .list_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .start_record_name(&wanted)
-        .max_items(20)
-        .send()
-        .await
-        .map_err(|e| Route53Error::Api(describe_error(&format!("read records of {name}"), &e)))?;
-    Ok(out
-        .resource_record_sets()
-        .iter()
-        .filter(|r| {
-            fqdn(r.name()) == wanted
-                && matches!(r.r#type(), RrType::A | RrType::Aaaa | RrType::Cname)
-        })
-        .filter_map(|r| {
-            let color = r.set_identifier()?.parse::<Color>().ok()?;
-            Some(WeightedRecord {
-                color,
-                weight: r.weight().unwrap_or(0),
-                record: r.clone(),
-            })
-        })
-        .collect())
-}
-
-/// The weight of each color, for an app with DNS; `None` when the app has no records yet.
+/// The blue/green records of `name` in `zone`, read as switch-traffic reads them (so that
+/// teardown's guards and the plan see exactly what the switch sees).
 pub async fn weights(
     client: &Client,
     zone: &str,
     name: &str,
 ) -> Result<Vec<WeightedRecord>, Route53Error> {
     let id = zone_id(client, zone).await?;
-    weighted_records(client, &id, name).await
+    Ok(read_state(client, &id, name).await?.records)
 }
 
 /// Delete exactly this record (Route53 refuses if it changed since it was read).

@@ -38,6 +38,10 @@ pub struct Args {
     /// Send the HTTP checks here instead of http://<target>
     #[arg(long)]
     pub check_url: Option<String>,
+    /// The image this deployment verified (build-image's digest): the cluster's verified mark
+    /// must name it, so a cluster verified for an earlier deployment gets no weight
+    #[arg(long)]
+    pub image: Option<String>,
     /// Give weight to a cluster verify has not marked verified (needs --reason)
     #[arg(long, requires = "reason")]
     pub force: bool,
@@ -201,6 +205,18 @@ pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
         })?;
     let cluster_tags = cluster.tags().cloned().unwrap_or_default();
     match (cluster_tags.get(tags::VERIFIED), args.force) {
+        (Some(what), false)
+            if args
+                .image
+                .as_ref()
+                .is_some_and(|i| !i.ends_with(what.as_str())) =>
+        {
+            return Err(StepError::Failed(format!(
+                "{} was verified for {what}, not for {}: verify this deployment first",
+                cluster_name(&app.name, to),
+                args.image.as_deref().unwrap_or_default()
+            )));
+        }
         (Some(what), _) => tracing::info!("{} was verified ({what})", cluster_name(&app.name, to)),
         (None, true) => tracing::warn!(
             "giving weight to {}, which verify has not marked verified, because --force: {}",
