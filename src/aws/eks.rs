@@ -202,14 +202,21 @@ pub async fn create_cluster(
         ))
         .send()
         .await;
+    created(result, &format!("create cluster {name}"))
+}
+
+/// A create call's result: already existing (an earlier, interrupted run made it) counts as made.
+fn created<T, E, R>(
+    result: Result<T, aws_sdk_eks::error::SdkError<E, R>>,
+    what: &str,
+) -> Result<(), EksError>
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
     match result {
         Ok(_) => Ok(()),
-        // Created by an earlier, interrupted run: adopt it.
         Err(e) if e.code() == Some("ResourceInUseException") => Ok(()),
-        Err(e) => Err(EksError::Api(describe_error(
-            &format!("create cluster {name}"),
-            &e,
-        ))),
+        Err(e) => Err(EksError::Api(describe_error(what, &e))),
     }
 }
 
@@ -321,14 +328,7 @@ pub async fn create_nodegroup(
         .client_request_token(format!("{cluster}-{ng_name}"))
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if e.code() == Some("ResourceInUseException") => Ok(()),
-        Err(e) => Err(EksError::Api(describe_error(
-            &format!("create nodegroup {cluster}/{ng_name}"),
-            &e,
-        ))),
-    }
+    created(result, &format!("create nodegroup {cluster}/{ng_name}"))
 }
 
 /// Wait until the nodegroup is ACTIVE.

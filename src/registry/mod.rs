@@ -250,21 +250,32 @@ impl Registry {
         h
     }
 
+    /// A manifest request accepting every manifest type; returns its path too, for errors.
+    async fn manifest_request(
+        &self,
+        method: Method,
+        repo: &str,
+        reference: &str,
+    ) -> Result<(String, reqwest::Response), RegistryError> {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let resp = self
+            .send(
+                method,
+                &format!("{}{path}", self.base),
+                Self::accept_manifests(),
+                None,
+            )
+            .await?;
+        Ok((path, resp))
+    }
+
     /// The digest of `repo:reference` if the registry has it: one HEAD request.
     pub async fn manifest_digest(
         &self,
         repo: &str,
         reference: &str,
     ) -> Result<Option<String>, RegistryError> {
-        let path = format!("/v2/{repo}/manifests/{reference}");
-        let resp = self
-            .send(
-                Method::HEAD,
-                &format!("{}{path}", self.base),
-                Self::accept_manifests(),
-                None,
-            )
-            .await?;
+        let (path, resp) = self.manifest_request(Method::HEAD, repo, reference).await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
             s if s.is_success() => Ok(resp
@@ -282,15 +293,7 @@ impl Registry {
         repo: &str,
         reference: &str,
     ) -> Result<Option<Manifest>, RegistryError> {
-        let path = format!("/v2/{repo}/manifests/{reference}");
-        let resp = self
-            .send(
-                Method::GET,
-                &format!("{}{path}", self.base),
-                Self::accept_manifests(),
-                None,
-            )
-            .await?;
+        let (path, resp) = self.manifest_request(Method::GET, repo, reference).await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }

@@ -135,3 +135,23 @@ pub fn finish(step: &str, published: std::io::Result<()>) -> u8 {
         }
     }
 }
+
+/// The whole `main` of a `paved-<step>` binary: parse the step's `Args`, run it, exit with its
+/// code. `step_main!("paved-teardown", teardown, "about", "exit codes")`.
+#[macro_export]
+macro_rules! step_main {
+    ($name:literal, $module:ident, $about:literal, $exits:literal) => {
+        #[derive(clap::Parser)]
+        #[command(name = $name, version, about = $about, after_help = $exits)]
+        struct Cli {
+            #[command(flatten)]
+            args: $crate::steps::$module::Args,
+        }
+
+        fn main() -> std::process::ExitCode {
+            std::process::ExitCode::from($crate::steps::$module::execute(
+                <Cli as clap::Parser>::parse().args,
+            ))
+        }
+    };
+}
