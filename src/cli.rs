@@ -53,6 +53,8 @@ pub enum Command {
     Hash(HashArgs),
     /// Build and push the app's image unless the registry already has its content hash
     BuildImage(crate::steps::build_image::Args),
+    /// Server-side apply the app's objects to a cluster (EKS color or kubeconfig context), prune, diff
+    ApplySpecs(crate::steps::apply_specs::Args),
     /// Create (or adopt) the app's EKS cluster of one color, its nodegroups and their tags
     CreateCluster(crate::steps::create_cluster::Args),
     /// Move the app's DNS traffic to one color in checked steps (also the manual rollback)
@@ -149,6 +151,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Validate(args) => validate(&args.paths),
         Command::Hash(args) => crate::steps::hash::execute(args),
         Command::BuildImage(args) => crate::steps::build_image::execute(args),
+        Command::ApplySpecs(args) => crate::steps::apply_specs::execute(args),
         Command::CreateCluster(args) => crate::steps::create_cluster::execute(args),
         Command::SwitchTraffic(args) => crate::steps::switch_traffic::execute(args),
         Command::Teardown(args) => crate::steps::teardown::execute(args),

@@ -176,6 +176,7 @@ fn help_texts() {
         "schema",
         "hash",
         "build-image",
+        "apply-specs",
         "create-cluster",
         "switch-traffic",
         "teardown",

@@ -1,6 +1,8 @@
 //! Talking to an app's Kubernetes API server: a client from the EKS cluster (endpoint, CA and a
 //! token signed here), and the deletion of load-balanced Services before a teardown.
 
+pub mod apply;
+
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;

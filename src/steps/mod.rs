@@ -1,6 +1,7 @@
 //! One module per pipeline step: its clap `Args` and what it runs. The `paved-<step>` binaries
 //! and `paved <step>` share them.
 
+pub mod apply_specs;
 pub mod build_image;
 pub mod create_cluster;
 pub mod hash;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod fake_kube;
 pub mod fake_registry;
 pub mod http;
 pub mod http_server;
