@@ -61,6 +61,8 @@ pub enum Command {
     SwitchTraffic(crate::steps::switch_traffic::Args),
     /// Delete one color of an app: load-balanced Services, nodegroups, cluster, DNS record
     Teardown(crate::steps::teardown::Args),
+    /// Follow the rollout, wait for the load balancer, run the HTTP checks, mark the cluster verified
+    Verify(crate::steps::verify::Args),
     /// Print an ExecCredential with an EKS token (kubectl's exec plugin)
     Token(crate::steps::kubeconfig::TokenArgs),
     /// Write a kubeconfig with a context per cluster (`kubectl --context hello-blue ...`)
@@ -155,6 +157,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::CreateCluster(args) => crate::steps::create_cluster::execute(args),
         Command::SwitchTraffic(args) => crate::steps::switch_traffic::execute(args),
         Command::Teardown(args) => crate::steps::teardown::execute(args),
+        Command::Verify(args) => crate::steps::verify::execute(args),
         Command::Token(args) => crate::steps::kubeconfig::execute_token(args),
         Command::Kubeconfig(args) => crate::steps::kubeconfig::execute_kubeconfig(args),
         Command::Schema => {

@@ -180,6 +180,7 @@ fn help_texts() {
         "create-cluster",
         "switch-traffic",
         "teardown",
+        "verify",
         "token",
         "kubeconfig",
     ] {

@@ -9,6 +9,7 @@ pub mod kubeconfig;
 pub mod plan;
 pub mod switch_traffic;
 pub mod teardown;
+pub mod verify;
 
 use std::io::IsTerminal;
 

@@ -20,6 +20,10 @@ use serde_json::{Value, json};
 #[derive(Default)]
 struct State {
     objects: BTreeMap<String, Value>,
+    /// Every change, for watches: (resourceVersion, key, event type, object).
+    events: Vec<(u64, String, &'static str, Value)>,
+    /// Plain-text bodies (pod logs) by path.
+    texts: HashMap<String, String>,
     /// Object key -> manager -> leaf paths it owns.
     owners: HashMap<String, HashMap<String, BTreeSet<String>>>,
     version: u64,
@@ -29,6 +33,7 @@ struct State {
 pub struct FakeKube {
     pub url: String,
     state: Arc<Mutex<State>>,
+    changed: Arc<std::sync::Condvar>,
     /// Every request as "METHOD path?query".
     pub log: Arc<Mutex<Vec<String>>>,
 }
@@ -40,6 +45,7 @@ impl FakeKube {
         let fake = FakeKube {
             url,
             state: Arc::default(),
+            changed: Arc::default(),
             log: Arc::default(),
         };
         let server = fake.clone();
@@ -56,6 +62,15 @@ impl FakeKube {
     pub fn client(&self) -> kube::Client {
         let config = kube::Config::new(self.url.parse().expect("url"));
         kube::Client::try_from(config).expect("client")
+    }
+
+    /// Write a kubeconfig whose context `fake` points at this server.
+    pub fn write_kubeconfig(&self, path: &std::path::Path) {
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{ server: \"{}\" }}\nusers:\n- name: dev\n  user: {{ token: dev-token }}\ncontexts:\n- name: fake\n  context: {{ cluster: fake, user: dev }}\ncurrent-context: fake\n",
+            self.url
+        );
+        std::fs::write(path, text).expect("kubeconfig");
     }
 
     /// The stored object at an API path, e.g. `/apis/apps/v1/namespaces/hello/deployments/web`.
@@ -76,6 +91,29 @@ impl FakeKube {
             .or_default()
             .insert(manager.to_string(), paths);
         st.objects.insert(path.to_string(), object);
+    }
+
+    /// Set an object's status (as a controller would), waking watchers.
+    pub fn set_status(&self, path: &str, status: Value) {
+        let mut st = self.state.lock().expect("lock");
+        st.version += 1;
+        let version = st.version;
+        if let Some(o) = st.objects.get_mut(path) {
+            o["status"] = status;
+            o["metadata"]["resourceVersion"] = json!(version.to_string());
+            let o = o.clone();
+            st.events.push((version, path.to_string(), "MODIFIED", o));
+        }
+        self.changed.notify_all();
+    }
+
+    /// Serve `text` at `path` (a pod's log).
+    pub fn put_text(&self, path: &str, text: &str) {
+        self.state
+            .lock()
+            .expect("lock")
+            .texts
+            .insert(path.to_string(), text.to_string());
     }
 
     pub fn requests(&self) -> Vec<String> {
@@ -118,6 +156,34 @@ impl FakeKube {
                 .lock()
                 .expect("lock")
                 .push(format!("{method} {target}"));
+            if method == "GET" && target.contains("watch=true") {
+                if self.watch(&target, &mut out).is_err() {
+                    return;
+                }
+                continue;
+            }
+            let text_path = target.split('?').next().unwrap_or_default().to_string();
+            let text = self
+                .state
+                .lock()
+                .expect("lock")
+                .texts
+                .get(&text_path)
+                .cloned();
+            if let Some(text) = text {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n",
+                    text.len()
+                );
+                if out
+                    .write_all(head.as_bytes())
+                    .and_then(|_| out.write_all(text.as_bytes()))
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
             let (status, reply) = self.handle(&method, &target, &content_type, &body);
             let text = reply.to_string();
             let head = format!(
@@ -130,6 +196,69 @@ impl FakeKube {
                 .is_err()
             {
                 return;
+            }
+        }
+    }
+
+    /// A watch: the changes after `resourceVersion` that match, streamed as chunked JSON lines
+    /// as they happen, until `timeoutSeconds`.
+    fn watch(&self, target: &str, out: &mut TcpStream) -> std::io::Result<()> {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let q: HashMap<String, String> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), decode(v)))
+            .collect();
+        let Route::List {
+            prefix,
+            namespace,
+            plural,
+        } = Route::parse(path)
+        else {
+            return out.write_all(b"HTTP/1.1 400 X\r\ncontent-length: 0\r\n\r\n");
+        };
+        let selector = q.get("labelSelector").cloned().unwrap_or_default();
+        let mut seen: u64 = q
+            .get("resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let timeout = std::time::Duration::from_secs(
+            q.get("timeoutSeconds")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30),
+        );
+        let deadline = std::time::Instant::now() + timeout;
+        out.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")?;
+        let mut st = self.state.lock().expect("lock");
+        loop {
+            let pending: Vec<(u64, String)> = st
+                .events
+                .iter()
+                .filter(|(v, k, _, o)| {
+                    *v > seen
+                        && list_matches(k, &prefix, namespace.as_deref(), &plural)
+                        && selects(&selector, o)
+                })
+                .map(|(v, _, t, o)| (*v, json!({ "type": t, "object": o }).to_string()))
+                .collect();
+            seen = st.version;
+            drop(st);
+            for (_, line) in pending {
+                let line = format!("{line}\n");
+                out.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes())?;
+            }
+            out.flush()?;
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return out.write_all(b"0\r\n\r\n");
+            }
+            st = self.state.lock().expect("lock");
+            if st.version == seen {
+                st = self
+                    .changed
+                    .wait_timeout(st, deadline - now)
+                    .expect("wait")
+                    .0;
             }
         }
     }
@@ -157,11 +286,19 @@ impl FakeKube {
                 },
             ) => {
                 let selector = q.get("labelSelector").cloned().unwrap_or_default();
+                let involved = q
+                    .get("fieldSelector")
+                    .and_then(|f| f.strip_prefix("involvedObject.name=").map(String::from));
                 let items: Vec<Value> = st
                     .objects
                     .iter()
                     .filter(|(k, _)| list_matches(k, &prefix, namespace.as_deref(), &plural))
                     .filter(|(_, o)| selects(&selector, o))
+                    .filter(|(_, o)| {
+                        involved.as_ref().is_none_or(|n| {
+                            o["involvedObject"]["name"].as_str() == Some(n.as_str())
+                        })
+                    })
                     .map(|(_, o)| o.clone())
                     .collect();
                 (
@@ -172,6 +309,10 @@ impl FakeKube {
             ("DELETE", Route::Object(key)) => match st.objects.remove(&key) {
                 Some(o) => {
                     st.owners.remove(&key);
+                    st.version += 1;
+                    let version = st.version;
+                    st.events.push((version, key.clone(), "DELETED", o.clone()));
+                    self.changed.notify_all();
                     (200, o)
                 }
                 None => not_found(&key),
@@ -186,7 +327,9 @@ impl FakeKube {
                 let manager = q.get("fieldManager").cloned().unwrap_or_default();
                 let force = q.get("force").is_some_and(|v| v == "true");
                 let dry_run = q.get("dryRun").is_some_and(|v| v == "All");
-                apply(&mut st, &key, applied, &manager, force, dry_run)
+                let result = apply(&mut st, &key, applied, &manager, force, dry_run);
+                self.changed.notify_all();
+                result
             }
             _ => (
                 405,
@@ -414,6 +557,18 @@ fn apply(
         }
     }
     if !dry_run {
+        if changed {
+            st.events.push((
+                version,
+                key.to_string(),
+                if existing.is_none() {
+                    "ADDED"
+                } else {
+                    "MODIFIED"
+                },
+                object.clone(),
+            ));
+        }
         st.version = version;
         owners.insert(manager.to_string(), new_paths);
         st.owners.insert(key.to_string(), owners);
