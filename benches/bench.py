@@ -4,6 +4,7 @@
   content hash of a generated context (20,000 files, ~700 MB by default):
     - clean tree through git's index   vs  `git status --porcelain` on the same tree
     - every byte read (--no-git)       vs  `openssl dgst -sha256` over the same files, 2 processes
+  verify latency against the fake API server (watch-driven), and its API requests
   startup (`--version`) and stripped size of each paved binary
 
 Times are the minimum of several runs (the least disturbed by other work on the machine).
@@ -108,6 +109,15 @@ def main():
     print(f"{'measure':<38} {'paved':>10}  {'baseline':<34} {'ratio':>6}")
     for name, t, base, ratio in rows:
         print(f"{name:<38} {t * 1000:>8.1f}ms  {base:<34} {ratio:>6.2f}")
+
+    # Verify's latency: from the fake API server marking the Deployment available to verify
+    # returning (watch-driven), and the API requests it made; the test prints both.
+    out = subprocess.run(
+        ["cargo", "nextest", "run", "--release", "--test", "verify", "a_rollout_is_followed", "--no-capture"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    latency = [l for l in (out.stdout + out.stderr).splitlines() if l.startswith("verify returned")]
+    print(f"\n{latency[0] if latency else 'verify latency: not measured (the test did not run)'}")
 
     print(f"\n{'binary':<22} {'--version':>10} {'stripped size':>14}")
     for name in sorted(os.listdir(release)):

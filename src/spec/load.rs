@@ -57,6 +57,19 @@ pub fn load(given: &str) -> Result<LoadedApp, SpecError> {
 
 /// Load, merge and check one kubeapp file.
 pub fn load_file(path: &Path) -> Result<LoadedApp, SpecError> {
+    load_checked(path).map_err(|e| match e {
+        // Every problem says what to do; a check that forgot gets the general pointer.
+        SpecError::Invalid(mut problems) => {
+            for p in problems.iter_mut().filter(|p| p.help.is_none()) {
+                p.help = Some("`paved schema` prints what each key takes".into());
+            }
+            SpecError::Invalid(problems)
+        }
+        other => other,
+    })
+}
+
+fn load_checked(path: &Path) -> Result<LoadedApp, SpecError> {
     let mut problems = Vec::new();
     let tree = read_with_extends(path, &mut Vec::new(), &mut problems)?;
     let Some(tree) = tree else {
@@ -210,11 +223,10 @@ fn take_extends(tree: &mut Node, problems: &mut Vec<Problem>) -> Vec<(String, ya
             Value::Scalar(s) if !s.text.is_empty() => {
                 paths.push((s.text.clone(), item.loc.clone()))
             }
-            _ => problems.push(Problem::new(
-                &item.loc,
-                "extends",
-                format!("expected a path, found {}", item.kind_name()),
-            )),
+            _ => problems.push(
+                Problem::new(&item.loc, "extends", format!("expected a path, found {}", item.kind_name()))
+                    .help("each entry of `extends` is a path to a shared YAML file, e.g. ../platform/defaults.yaml"),
+            ),
         }
     }
     paths

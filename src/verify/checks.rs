@@ -28,9 +28,12 @@ pub struct CheckResult {
     pub detail: String,
 }
 
-fn client() -> reqwest::Client {
+/// Longest a single request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn client(request_timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(request_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("paved-verify/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -55,7 +58,7 @@ pub async fn run_once(http: &reqwest::Client, target: &Target, check: &HttpCheck
         detail: String::new(),
     };
     match req.send().await {
-        Err(e) if e.is_timeout() => result.detail = format!("{url}: no answer within 10s"),
+        Err(e) if e.is_timeout() => result.detail = format!("{url}: no answer in time"),
         Err(e) => result.detail = format!("{url}: {e}"),
         Ok(resp) => {
             let status = resp.status().as_u16();
@@ -82,7 +85,8 @@ pub async fn run_until(
     timeout: Duration,
     interval: Duration,
 ) -> Result<Vec<CheckResult>, Vec<CheckResult>> {
-    let http = client();
+    // A request never outlives the whole budget.
+    let http = client(REQUEST_TIMEOUT.min(timeout));
     let start = Instant::now();
     let mut round = 0u32;
     loop {
@@ -103,5 +107,144 @@ pub async fn run_until(
             }
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A local server: answers with `status` after `fail_first` requests that get a 500, or never
+    /// answers when `silent`.
+    fn server(status: u16, fail_first: usize, silent: bool) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                let mut host = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    if line.to_ascii_lowercase().starts_with("host:") {
+                        host = line[5..].trim().to_string();
+                    }
+                    line.clear();
+                }
+                if silent {
+                    held.push(stream);
+                    continue;
+                }
+                let code = if n < fail_first { 500 } else { status };
+                let body = format!("ok host={host}");
+                let mut out = stream;
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 {code} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, hits)
+    }
+
+    fn check(expect: u16, body: Option<&str>) -> HttpCheck {
+        HttpCheck {
+            http: "/healthz".into(),
+            method: "GET".into(),
+            expect,
+            body: body.map(String::from),
+        }
+    }
+
+    #[tokio::test]
+    async fn success_sends_the_host_header() {
+        let (url, _) = server(200, 0, false);
+        let target = Target {
+            base_url: url,
+            host: Some("hello.example.com".into()),
+        };
+        let ok = run_until(
+            &target,
+            &[check(200, Some("host=hello.example.com"))],
+            Duration::from_secs(5),
+            Duration::from_millis(10),
+        )
+        .await;
+        assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_status_fails_with_what_came_back() {
+        let (url, _) = server(404, 0, false);
+        let target = Target {
+            base_url: url,
+            host: None,
+        };
+        let failed = run_until(
+            &target,
+            &[check(200, None)],
+            Duration::from_millis(200),
+            Duration::from_millis(50),
+        )
+        .await
+        .expect_err("404");
+        assert!(
+            failed[0].detail.contains("status 404, expected 200"),
+            "{:?}",
+            failed[0]
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_are_retried_until_they_pass() {
+        let (url, hits) = server(200, 3, false);
+        let target = Target {
+            base_url: url,
+            host: None,
+        };
+        let ok = run_until(
+            &target,
+            &[check(200, None)],
+            Duration::from_secs(5),
+            Duration::from_millis(10),
+        )
+        .await;
+        assert!(ok.is_ok(), "{ok:?}");
+        assert_eq!(hits.load(Ordering::SeqCst), 4, "three 500s, then a 200");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out() {
+        let (url, _) = server(200, 0, true);
+        let target = Target {
+            base_url: url,
+            host: None,
+        };
+        let started = Instant::now();
+        let failed = run_until(
+            &target,
+            &[check(200, None)],
+            Duration::from_millis(500),
+            Duration::from_millis(50),
+        )
+        .await
+        .expect_err("silent");
+        assert!(
+            failed[0].detail.contains("no answer in time"),
+            "{:?}",
+            failed[0]
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "bounded by the verify timeout, not 10 s a request"
+        );
     }
 }
