@@ -113,7 +113,7 @@ def main():
     # Verify's latency: from the fake API server marking the Deployment available to verify
     # returning (watch-driven), and the API requests it made; the test prints both.
     out = subprocess.run(
-        ["cargo", "nextest", "run", "--release", "--test", "verify", "a_rollout_is_followed", "--no-capture"],
+        ["cargo", "nextest", "run", "--test", "verify", "a_rollout_is_followed", "--no-capture"],
         cwd=ROOT, capture_output=True, text=True,
     )
     latency = [l for l in (out.stdout + out.stderr).splitlines() if l.startswith("verify returned")]
