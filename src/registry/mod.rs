@@ -250,23 +250,44 @@ impl Registry {
         h
     }
 
-    /// A manifest request accepting every manifest type; returns its path too, for errors.
+    /// A bodiless request to `path`; returns the path too, for error messages.
+    async fn request(
+        &self,
+        method: Method,
+        path: String,
+        headers: HeaderMap,
+    ) -> Result<(String, reqwest::Response), RegistryError> {
+        let resp = self
+            .send(method, &format!("{}{path}", self.base), headers, None)
+            .await?;
+        Ok((path, resp))
+    }
+
+    /// A manifest request accepting every manifest type.
     async fn manifest_request(
         &self,
         method: Method,
         repo: &str,
         reference: &str,
     ) -> Result<(String, reqwest::Response), RegistryError> {
-        let path = format!("/v2/{repo}/manifests/{reference}");
-        let resp = self
-            .send(
-                method,
-                &format!("{}{path}", self.base),
-                Self::accept_manifests(),
-                None,
-            )
-            .await?;
-        Ok((path, resp))
+        self.request(
+            method,
+            format!("/v2/{repo}/manifests/{reference}"),
+            Self::accept_manifests(),
+        )
+        .await
+    }
+
+    /// The whole body of a response.
+    async fn body(&self, resp: reqwest::Response) -> Result<Vec<u8>, RegistryError> {
+        Ok(resp
+            .bytes()
+            .await
+            .map_err(|source| RegistryError::Unreachable {
+                host: self.host.clone(),
+                source,
+            })?
+            .to_vec())
     }
 
     /// The digest of `repo:reference` if the registry has it: one HEAD request.
@@ -306,14 +327,7 @@ impl Registry {
             .and_then(|v| v.to_str().ok())
             .unwrap_or(OCI_MANIFEST)
             .to_string();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|source| RegistryError::Unreachable {
-                host: self.host.clone(),
-                source,
-            })?
-            .to_vec();
+        let bytes = self.body(resp).await?;
         let digest = sha256_digest(&bytes);
         if reference.starts_with("sha256:") && reference != digest {
             return Err(RegistryError::Protocol(
@@ -330,26 +344,17 @@ impl Registry {
 
     /// Fetch a blob, checking its digest.
     pub async fn blob(&self, repo: &str, digest: &str) -> Result<Vec<u8>, RegistryError> {
-        let path = format!("/v2/{repo}/blobs/{digest}");
-        let resp = self
-            .send(
+        let (path, resp) = self
+            .request(
                 Method::GET,
-                &format!("{}{path}", self.base),
+                format!("/v2/{repo}/blobs/{digest}"),
                 HeaderMap::new(),
-                None,
             )
             .await?;
         if !resp.status().is_success() {
             return Err(self.refused("GET", &path, resp).await);
         }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|source| RegistryError::Unreachable {
-                host: self.host.clone(),
-                source,
-            })?
-            .to_vec();
+        let bytes = self.body(resp).await?;
         if sha256_digest(&bytes) != digest {
             return Err(RegistryError::Protocol(
                 format!("blob {digest} does not match its digest"),
@@ -360,13 +365,11 @@ impl Registry {
     }
 
     pub async fn has_blob(&self, repo: &str, digest: &str) -> Result<bool, RegistryError> {
-        let path = format!("/v2/{repo}/blobs/{digest}");
-        let resp = self
-            .send(
+        let (path, resp) = self
+            .request(
                 Method::HEAD,
-                &format!("{}{path}", self.base),
+                format!("/v2/{repo}/blobs/{digest}"),
                 HeaderMap::new(),
-                None,
             )
             .await?;
         match resp.status() {

@@ -170,29 +170,20 @@ impl FakeKube {
                 .texts
                 .get(&text_path)
                 .cloned();
-            if let Some(text) = text {
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n",
-                    text.len()
-                );
-                if out
-                    .write_all(head.as_bytes())
-                    .and_then(|_| out.write_all(text.as_bytes()))
-                    .is_err()
-                {
-                    return;
+            let (status, content_type, reply) = match text {
+                Some(text) => (200, "text/plain", text),
+                None => {
+                    let (status, reply) = self.handle(&method, &target, &content_type, &body);
+                    (status, "application/json", reply.to_string())
                 }
-                continue;
-            }
-            let (status, reply) = self.handle(&method, &target, &content_type, &body);
-            let text = reply.to_string();
+            };
             let head = format!(
-                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                text.len()
+                "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+                reply.len()
             );
             if out
                 .write_all(head.as_bytes())
-                .and_then(|_| out.write_all(text.as_bytes()))
+                .and_then(|_| out.write_all(reply.as_bytes()))
                 .is_err()
             {
                 return;
