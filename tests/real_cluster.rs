@@ -148,3 +148,131 @@ async fn an_image_that_cannot_be_pulled_fails_verification_with_the_reason() {
     // Put the good image back for whatever runs next.
     apply_specs::run(&apply(&image())).await.expect("restore");
 }
+
+/// A variant of apps/hello under another name (its own namespace), changed by `edit`.
+fn variant(name: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string("apps/hello/kubeapp.yaml")
+        .expect("hello spec")
+        .replace("name: hello\n", &format!("name: {name}\n"));
+    std::fs::write(dir.path().join("kubeapp.yaml"), edit(text)).expect("spec");
+    dir
+}
+
+fn at(dir: &tempfile::TempDir, args: apply_specs::Args) -> apply_specs::Args {
+    apply_specs::Args {
+        app: dir.path().display().to_string(),
+        ..args
+    }
+}
+
+fn verify_at(dir: &tempfile::TempDir, args: verify::Args) -> verify::Args {
+    verify::Args {
+        app: dir.path().display().to_string(),
+        ..args
+    }
+}
+
+async fn expect_verify_failure(dir: &tempfile::TempDir, needle: &str) {
+    match verify::run(&verify_at(
+        dir,
+        verify_args(&image(), "5m", Some("http://127.0.0.1:1".into())),
+    ))
+    .await
+    {
+        Err(e @ StepError::VerifyFailed(_)) => assert!(e.to_string().contains(needle), "{e}"),
+        other => panic!("expected a verification failure with {needle:?}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs cluster"]
+async fn prune_diff_and_config_rollout_on_a_real_cluster() {
+    let two = variant("hello-prune", |t| {
+        t.replace("components:\n", "config:\n  MODE: one\ncomponents:\n  extra:\n    replicas: 1\n    ports: { http: 8080 }\n")
+    });
+    apply_specs::run(&at(&two, apply(&image())))
+        .await
+        .expect("apply two components");
+    let one = variant("hello-prune", |t| {
+        t.replace("components:\n", "config:\n  MODE: two\ncomponents:\n")
+    });
+    let diff = apply_specs::run(&apply_specs::Args {
+        diff: true,
+        ..at(&one, apply(&image()))
+    })
+    .await
+    .expect("diff");
+    let cm = diff
+        .objects
+        .iter()
+        .find(|o| o.kind == "ConfigMap")
+        .expect("configmap");
+    assert!(
+        cm.diff.iter().any(|l| l == "data.MODE: one -> two"),
+        "{:?}",
+        cm.diff
+    );
+    assert!(
+        diff.objects
+            .iter()
+            .any(|o| o.name == "extra" && o.action == paved::kube::apply::Action::Pruned)
+    );
+    let applied = apply_specs::run(&at(&one, apply(&image())))
+        .await
+        .expect("apply one component");
+    assert!(applied.objects.iter().any(|o| o.name == "extra"
+        && o.kind == "Deployment"
+        && o.action == paved::kube::apply::Action::Pruned));
+    let client = apply_specs::connect(
+        &paved::spec::load(&one.path().display().to_string())
+            .expect("spec")
+            .spec,
+        &Default::default(),
+        &cluster(),
+    )
+    .await
+    .expect("connect")
+    .client;
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client, "hello-prune");
+    assert!(
+        deployments.get_opt("extra").await.expect("get").is_none(),
+        "pruned"
+    );
+    let web = deployments.get("web").await.expect("web");
+    let annotations = web
+        .spec
+        .and_then(|s| s.template.metadata)
+        .and_then(|m| m.annotations)
+        .unwrap_or_default();
+    assert!(annotations.contains_key("paved.dev/config-hash"));
+}
+
+#[tokio::test]
+#[ignore = "needs cluster"]
+async fn an_unschedulable_pod_fails_verification_with_the_schedulers_reason() {
+    let dir = variant("hello-unschedulable", |t| {
+        t.replace("cpu: 100m", "cpu: \"500\"")
+    });
+    apply_specs::run(&at(&dir, apply(&image())))
+        .await
+        .expect("apply");
+    expect_verify_failure(&dir, "cannot be scheduled").await;
+}
+
+#[tokio::test]
+#[ignore = "needs cluster"]
+async fn a_crash_loop_fails_verification_with_its_logs() {
+    // A command that does not exist in the image: the container fails on every start.
+    let dir = variant("hello-crash", |t| {
+        t.replace(
+            "    env: { GREETING: hello from paved }",
+            "    env: { GREETING: hello from paved }\n    command: [/does-not-exist]",
+        )
+    });
+    apply_specs::run(&at(&dir, apply(&image())))
+        .await
+        .expect("apply");
+    expect_verify_failure(&dir, "crash-looping").await;
+}
