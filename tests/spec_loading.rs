@@ -207,3 +207,20 @@ fn example_files_carry_the_schema_modeline() {
         );
     }
 }
+
+#[test]
+fn a_dns_name_at_the_zone_apex_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeapp.yaml");
+    let text = std::fs::read_to_string("apps/hello/kubeapp.yaml")
+        .expect("hello")
+        .replace("name: hello.example.com", "name: example.com");
+    std::fs::write(&path, text).expect("write");
+    let err = spec::load_file(&path).expect_err("apex");
+    let p = &err.problems()[0];
+    assert!(p.message.contains("is the zone's apex"), "{}", p.message);
+    assert_eq!(
+        p.help.as_deref(),
+        Some("use a name inside the zone, e.g. `hello.example.com`")
+    );
+}

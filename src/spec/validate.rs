@@ -611,7 +611,20 @@ impl Validator<'_> {
         }
         if let Err(why) = dns1123_subdomain(name) {
             self.err(&at.k("name"), format!("name `{}` {why}", dns.name), None);
-        } else if name != zone && !name.ends_with(&format!(".{zone}")) {
+        } else if name == zone {
+            // The weighted records are CNAMEs, which DNS does not allow at a zone's apex.
+            self.err(
+                &at.k("name"),
+                format!(
+                    "`{}` is the zone's apex; paved's weighted CNAME records cannot live there",
+                    dns.name
+                ),
+                Some(format!(
+                    "use a name inside the zone, e.g. `{}.{zone}`",
+                    spec.name
+                )),
+            );
+        } else if !name.ends_with(&format!(".{zone}")) {
             self.err(
                 &at.k("name"),
                 format!("`{}` is not inside the zone `{}`", dns.name, dns.zone),
