@@ -180,9 +180,25 @@ fn with_app(given: &str, f: impl FnOnce(spec::LoadedApp) -> u8) -> u8 {
     }
 }
 
-fn report_spec_error(e: &SpecError) {
+/// Print a spec error for people and, inside GitHub Actions, as an error annotation per problem
+/// (so each shows on the pull request's diff at its line).
+pub fn report_spec_error(e: &SpecError) {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     eprint!("{}", e.render(color));
+    for p in e.problems() {
+        let help = p
+            .help
+            .as_deref()
+            .map(|h| format!(" (help: {h})"))
+            .unwrap_or_default();
+        crate::github::actions::error_at(
+            p.file(),
+            p.loc.line,
+            p.loc.column,
+            "kubeapp.yaml",
+            &format!("{}{help}", p.message),
+        );
+    }
 }
 
 /// The kubeapp files a validate argument stands for.

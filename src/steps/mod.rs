@@ -71,24 +71,7 @@ pub fn init_tracing() {
 /// Print a step's failure for people (and as annotations inside Actions).
 pub fn report(step: &str, err: &StepError) {
     match err {
-        StepError::Spec(spec) => {
-            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            eprint!("{}", spec.render(color));
-            for p in spec.problems() {
-                let help = p
-                    .help
-                    .as_deref()
-                    .map(|h| format!(" (help: {h})"))
-                    .unwrap_or_default();
-                actions::error_at(
-                    p.file(),
-                    p.loc.line,
-                    p.loc.column,
-                    "kubeapp.yaml",
-                    &format!("{}{help}", p.message),
-                );
-            }
-        }
+        StepError::Spec(spec) => crate::cli::report_spec_error(spec),
         other => {
             eprintln!("error: {step}: {other}");
             if actions::in_actions() {

@@ -103,3 +103,21 @@ fn render_prints_multi_document_yaml() {
     assert_eq!(stdout.matches("---\n").count(), 4, "{stdout}");
     assert!(stdout.contains("image: registry.example/worker@sha256:abc"));
 }
+
+#[test]
+fn inside_actions_spec_problems_become_error_annotations() {
+    let out = Command::new(env!("CARGO_BIN_EXE_paved"))
+        .args(["validate", "tests/fixtures/typos/kubeapp.yaml"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .env("NO_COLOR", "1")
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .expect("run paved");
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("::error file=tests/fixtures/typos/kubeapp.yaml,line=13,col=5,title=kubeapp.yaml::unknown key `prots` (help: did you mean `ports`?)"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("::error ").count(), 3, "{stdout}");
+}
