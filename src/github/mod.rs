@@ -1,3 +1,4 @@
-//! GitHub: the Actions runtime (outputs, step summary, masks, annotations).
+//! GitHub: the Actions runtime (outputs, step summary, masks, annotations) and the run's context.
 
 pub mod actions;
+pub mod context;
