@@ -63,6 +63,10 @@ pub enum Command {
     Teardown(crate::steps::teardown::Args),
     /// Follow the rollout, wait for the load balancer, run the HTTP checks, mark the cluster verified
     Verify(crate::steps::verify::Args),
+    /// The app's deployments from GitHub, newest first, with what each deployed and its status
+    History(crate::steps::history::HistoryArgs),
+    /// Mark old GitHub deployments inactive and delete them, never the active one
+    PruneDeployments(crate::steps::history::PruneArgs),
     /// Print an ExecCredential with an EKS token (kubectl's exec plugin)
     Token(crate::steps::kubeconfig::TokenArgs),
     /// Write a kubeconfig with a context per cluster (`kubectl --context hello-blue ...`)
@@ -158,6 +162,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::SwitchTraffic(args) => crate::steps::switch_traffic::execute(args),
         Command::Teardown(args) => crate::steps::teardown::execute(args),
         Command::Verify(args) => crate::steps::verify::execute(args),
+        Command::History(args) => crate::steps::history::execute_history(args),
+        Command::PruneDeployments(args) => crate::steps::history::execute_prune(args),
         Command::Token(args) => crate::steps::kubeconfig::execute_token(args),
         Command::Kubeconfig(args) => crate::steps::kubeconfig::execute_kubeconfig(args),
         Command::Schema => {

@@ -181,6 +181,8 @@ fn help_texts() {
         "switch-traffic",
         "teardown",
         "verify",
+        "history",
+        "prune-deployments",
         "token",
         "kubeconfig",
     ] {

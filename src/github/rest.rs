@@ -261,4 +261,32 @@ impl GitHub {
         };
         Ok(saved["id"].as_u64().unwrap_or_default())
     }
+
+    /// A deployment's statuses, newest first.
+    pub async fn statuses(&self, id: u64) -> Result<Vec<Value>, GitHubError> {
+        let listed = self
+            .call(
+                Method::GET,
+                &format!(
+                    "/repos/{}/deployments/{id}/statuses?per_page=100",
+                    self.repo
+                ),
+                None,
+                "reading deployment statuses",
+            )
+            .await?;
+        Ok(listed.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Delete a deployment (GitHub requires it to be inactive first).
+    pub async fn delete_deployment(&self, id: u64) -> Result<(), GitHubError> {
+        self.call(
+            Method::DELETE,
+            &format!("/repos/{}/deployments/{id}", self.repo),
+            None,
+            "deleting a deployment",
+        )
+        .await?;
+        Ok(())
+    }
 }

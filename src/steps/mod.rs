@@ -5,6 +5,7 @@ pub mod apply_specs;
 pub mod build_image;
 pub mod create_cluster;
 pub mod hash;
+pub mod history;
 pub mod kubeconfig;
 pub mod plan;
 pub mod switch_traffic;

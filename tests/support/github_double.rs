@@ -1,0 +1,136 @@
+//! An in-test HTTP double of the few GitHub endpoints paved uses, with state (deployments,
+//! statuses, comments) and a record of every request, for the flows Prism cannot show: a comment
+//! found and updated, history order, prune. Prism checks the same requests against GitHub's
+//! description in tests/github_prism.rs.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+#[derive(Default)]
+pub struct State {
+    pub deployments: Vec<Value>,
+    pub statuses: Vec<(u64, Value)>,
+    pub comments: Vec<Value>,
+    pub requests: Vec<String>,
+    next: u64,
+}
+
+#[derive(Clone)]
+pub struct GitHubDouble {
+    pub url: String,
+    pub state: Arc<Mutex<State>>,
+}
+
+impl GitHubDouble {
+    pub fn start() -> GitHubDouble {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let double = GitHubDouble {
+            url,
+            state: Arc::default(),
+        };
+        let served = double.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let (method, target) = (
+                    parts.next().unwrap_or("").to_string(),
+                    parts.next().unwrap_or("").to_string(),
+                );
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) <= 2 {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let (status, reply) = served.handle(&method, &target, body);
+                let text = reply.to_string();
+                let mut out = stream;
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        double
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.state.lock().expect("lock").requests.clone()
+    }
+
+    fn handle(&self, method: &str, target: &str, body: Value) -> (u16, Value) {
+        let mut st = self.state.lock().expect("lock");
+        st.requests.push(format!("{method} {target}"));
+        let path = target.split('?').next().unwrap_or_default();
+        let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+        st.next += 1;
+        let id = st.next;
+        match (method, segs.as_slice()) {
+            ("POST", ["repos", _, _, "deployments"]) => {
+                let d = json!({ "id": id, "sha": body["ref"], "environment": body["environment"], "payload": body["payload"], "created_at": format!("2026-11-22T00:00:{:02}Z", id) });
+                st.deployments.push(d.clone());
+                (201, d)
+            }
+            ("GET", ["repos", _, _, "deployments"]) => (200, Value::Array(st.deployments.clone())),
+            ("DELETE", ["repos", _, _, "deployments", d]) => {
+                let d: u64 = d.parse().unwrap_or(0);
+                st.deployments.retain(|x| x["id"].as_u64() != Some(d));
+                (204, Value::Null)
+            }
+            ("POST", ["repos", _, _, "deployments", d, "statuses"]) => {
+                let d: u64 = d.parse().unwrap_or(0);
+                let s = json!({ "id": id, "state": body["state"] });
+                st.statuses.push((d, s.clone()));
+                (201, s)
+            }
+            ("GET", ["repos", _, _, "deployments", d, "statuses"]) => {
+                let d: u64 = d.parse().unwrap_or(0);
+                let mut list: Vec<Value> = st
+                    .statuses
+                    .iter()
+                    .filter(|(x, _)| *x == d)
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                list.reverse();
+                (200, Value::Array(list))
+            }
+            ("GET", ["repos", _, _, "issues", _, "comments"]) => {
+                (200, Value::Array(st.comments.clone()))
+            }
+            ("POST", ["repos", _, _, "issues", _, "comments"]) => {
+                let c = json!({ "id": id, "body": body["body"] });
+                st.comments.push(c.clone());
+                (201, c)
+            }
+            ("PATCH", ["repos", _, _, "issues", "comments", c]) => {
+                let c: u64 = c.parse().unwrap_or(0);
+                for comment in st
+                    .comments
+                    .iter_mut()
+                    .filter(|x| x["id"].as_u64() == Some(c))
+                {
+                    comment["body"] = body["body"].clone();
+                }
+                (200, json!({ "id": c, "body": body["body"] }))
+            }
+            _ => (404, json!({ "message": "Not Found" })),
+        }
+    }
+}
