@@ -103,6 +103,20 @@ pub async fn describe_nodegroup(
     }
 }
 
+/// Every nodegroup of the cluster, described.
+pub async fn describe_nodegroups(
+    client: &Client,
+    cluster: &str,
+) -> Result<Vec<EksNodegroup>, EksError> {
+    let mut out = Vec::new();
+    for name in list_nodegroups(client, cluster).await? {
+        if let Some(ng) = describe_nodegroup(client, cluster, &name).await? {
+            out.push(ng);
+        }
+    }
+    Ok(out)
+}
+
 /// Names of the cluster's nodegroups.
 pub async fn list_nodegroups(client: &Client, cluster: &str) -> Result<Vec<String>, EksError> {
     let mut names = Vec::new();

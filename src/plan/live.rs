@@ -57,13 +57,8 @@ pub async fn read(
     let mut live_clusters = Vec::new();
     for (color, cluster) in &clusters {
         let identity = if explain {
-            let name = cluster.name().unwrap_or_default();
-            let mut ngs = Vec::new();
-            for ng in eks::list_nodegroups(eks_client, name).await? {
-                if let Some(d) = eks::describe_nodegroup(eks_client, name, &ng).await? {
-                    ngs.push(d);
-                }
-            }
+            let ngs =
+                eks::describe_nodegroups(eks_client, cluster.name().unwrap_or_default()).await?;
             Some(eks::live_identity(cluster, &ngs))
         } else {
             None

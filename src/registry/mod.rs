@@ -138,6 +138,13 @@ impl Registry {
         }
     }
 
+    fn unreachable(&self, source: reqwest::Error) -> RegistryError {
+        RegistryError::Unreachable {
+            host: self.host.clone(),
+            source,
+        }
+    }
+
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -166,13 +173,7 @@ impl Registry {
                 }
                 (None, Auth::Anonymous) => req,
             };
-            let resp = req
-                .send()
-                .await
-                .map_err(|source| RegistryError::Unreachable {
-                    host: self.host.clone(),
-                    source,
-                })?;
+            let resp = req.send().await.map_err(|e| self.unreachable(e))?;
             if resp.status() == StatusCode::UNAUTHORIZED
                 && attempt == 0
                 && let Some(challenge) = resp
@@ -211,13 +212,7 @@ impl Registry {
         if let Auth::Basic { username, password } = &self.auth {
             req = req.basic_auth(username, Some(password));
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|source| RegistryError::Unreachable {
-                host: self.host.clone(),
-                source,
-            })?;
+        let resp = req.send().await.map_err(|e| self.unreachable(e))?;
         if !resp.status().is_success() {
             return Ok(None);
         }
@@ -283,10 +278,7 @@ impl Registry {
         Ok(resp
             .bytes()
             .await
-            .map_err(|source| RegistryError::Unreachable {
-                host: self.host.clone(),
-                source,
-            })?
+            .map_err(|e| self.unreachable(e))?
             .to_vec())
     }
 

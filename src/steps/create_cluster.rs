@@ -80,15 +80,16 @@ pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
     let eks_client = aws_sdk_eks::Client::new(&sdk);
     let r53 = aws_sdk_route53::Client::new(&sdk);
 
-    let color = match args.color {
-        Some(c) => c,
+    // Without --color the live state is read once, and the chosen color's cluster taken from it.
+    let (color, known) = match args.color {
+        Some(c) => (c, None),
         None => {
-            let state = live::read(&eks_client, Some(&r53), app, true)
+            let state = live::read(&eks_client, Some(&r53), app, false)
                 .await
                 .map_err(StepError::failed)?;
             // A new cluster goes to the color that carries no traffic (or resumes the one a
             // stopped deploy left); under a rolling plan that is the color beside the live one.
-            match decide(
+            let color = match decide(
                 &app.name,
                 app.deploy.strategy,
                 &desired_hash,
@@ -100,32 +101,27 @@ pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
                 Decision::Refused { reason } | Decision::Undecided { reason } => {
                     return Err(StepError::Failed(reason));
                 }
-            }
+            };
+            (color, Some(state.cluster(color).cloned()))
         }
     };
     let name = cluster_name(&app.name, color);
-    let adopted = match eks::describe_cluster(&eks_client, &name)
-        .await
-        .map_err(StepError::failed)?
-    {
+    let existing = match known {
+        Some(found) => found,
+        None => eks::describe_cluster(&eks_client, &name)
+            .await
+            .map_err(StepError::failed)?,
+    };
+    let adopted = match existing {
         Some(existing) => {
             let live_hash = existing
                 .tags()
                 .and_then(|t| t.get(tags::CLUSTER_HASH))
                 .cloned();
             if live_hash.as_deref() != Some(desired_hash.as_str()) {
-                let mut ngs = Vec::new();
-                for ng in eks::list_nodegroups(&eks_client, &name)
+                let ngs = eks::describe_nodegroups(&eks_client, &name)
                     .await
-                    .map_err(StepError::failed)?
-                {
-                    if let Some(d) = eks::describe_nodegroup(&eks_client, &name, &ng)
-                        .await
-                        .map_err(StepError::failed)?
-                    {
-                        ngs.push(d);
-                    }
-                }
+                    .map_err(StepError::failed)?;
                 let diff =
                     identity_diff(&eks::live_identity(&existing, &ngs), &cluster_identity(app));
                 let what = if diff.is_empty() {
