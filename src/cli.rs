@@ -63,6 +63,10 @@ pub enum Command {
     Teardown(crate::steps::teardown::Args),
     /// Follow the rollout, wait for the load balancer, run the HTTP checks, mark the cluster verified
     Verify(crate::steps::verify::Args),
+    /// Plan and run every step in one process (resumable; --target local for kind/k3d/minikube)
+    Deploy(crate::steps::deploy::Args),
+    /// Deploy an earlier deployment's image by digest again, recorded as a new deployment
+    Rollback(crate::steps::rollback::RollbackArgs),
     /// The app's deployments from GitHub, newest first, with what each deployed and its status
     History(crate::steps::history::HistoryArgs),
     /// Mark old GitHub deployments inactive and delete them, never the active one
@@ -110,6 +114,18 @@ pub struct PlanArgs {
     pub live: bool,
     #[command(flatten)]
     pub aws: crate::aws::AwsArgs,
+    /// Create the GitHub deployment the deploy's steps report to (needs --live, GITHUB_TOKEN and
+    /// GITHUB_REPOSITORY); its id is the `deployment-id` output. Without it, a plan on a pull
+    /// request still posts what merging would deploy
+    #[arg(long, requires = "live")]
+    pub record: bool,
+    #[command(flatten)]
+    pub environment: crate::github::ledger::EnvironmentArgs,
+    #[command(flatten)]
+    pub ledger: crate::github::ledger::LedgerArgs,
+    /// The deployment a rollback undoes, and its payload (set by `paved rollback`).
+    #[arg(skip)]
+    pub rollback_of: Option<(u64, serde_json::Value)>,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +153,8 @@ pub fn main() -> ExitCode {
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
+        Command::Deploy(args) => crate::steps::deploy::execute(args),
+        Command::Rollback(args) => crate::steps::rollback::execute(args),
         Command::Plan(args) if args.live => crate::steps::plan::execute_live(args),
         Command::Plan(args) => with_app(&args.app, |loaded| {
             let plan = plan(&loaded, Live::Unknown, args.image.clone());

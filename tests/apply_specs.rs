@@ -226,6 +226,7 @@ async fn the_step_connects_through_a_kubeconfig_context() {
     )
     .expect("kubeconfig");
     let args = paved::steps::apply_specs::Args {
+        ledger: Default::default(),
         app: "apps/hello".into(),
         aws: Default::default(),
         cluster: paved::steps::apply_specs::ClusterArgs {

@@ -68,6 +68,7 @@ async fn the_step_creates_the_ecr_repository_and_skips_the_second_build() {
     let dir = tempfile::tempdir().expect("tempdir");
     native_app(dir.path(), "skipper", "v1");
     let args = paved::steps::build_image::Args {
+        ledger: Default::default(),
         app: dir.path().display().to_string(),
         aws: moto_args(&aws),
         registry: Some(registry.clone()),

@@ -90,6 +90,7 @@ impl Bed {
         color: Option<Color>,
     ) -> Result<create_cluster::ClusterOutcome, StepError> {
         create_cluster::run(&create_cluster::Args {
+            ledger: Default::default(),
             app: self.app(),
             aws: moto_args(&self.aws),
             color,
@@ -106,6 +107,7 @@ impl Bed {
         dry_run: bool,
     ) -> Result<teardown::TeardownOutcome, StepError> {
         teardown::run(&teardown::Args {
+            ledger: Default::default(),
             app: self.app(),
             aws: moto_args(&self.aws),
             color,

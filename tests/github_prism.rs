@@ -4,6 +4,7 @@
 mod support;
 
 use paved::github::context::Context;
+use paved::github::ledger::{DeployState, Ledger, Outcome, Phase, Report};
 use paved::github::rest::{GitHub, GitHubError};
 use serde_json::json;
 use support::bed_service;
@@ -84,4 +85,47 @@ async fn no_token_is_a_clear_error() {
         ..Context::default()
     };
     assert!(matches!(GitHub::new(&ctx), Err(GitHubError::NoToken)));
+}
+
+#[tokio::test]
+async fn the_ledgers_requests_match_githubs_description() {
+    let Some(api) = bed_service("PAVED_TEST_GITHUB_API") else {
+        return;
+    };
+    let ctx = Context {
+        repository: "acme/hello".into(),
+        api_url: api.clone(),
+        token: Some("ghs_test".into()),
+        sha: "0123456789abcdef0123456789abcdef01234567".into(),
+        event_name: "push".into(),
+        run_url: Some("https://github.com/acme/hello/actions/runs/1".into()),
+        ..Context::default()
+    };
+    let mut ledger = Ledger::with_context("hello", None, ctx)
+        .expect("ledger")
+        .settle(std::time::Duration::ZERO);
+    // Listing deployments and their statuses, creating one, queueing it.
+    ledger.active_deployment("hello").await.expect("active");
+    let id = ledger
+        .start_deployment("hello", &json!({ "app": "hello" }), "paved rolling")
+        .await
+        .expect("deployment");
+    // Reading the deployment (verify's rolling check), a status, the commit's pull requests and
+    // the comment: every request the description does not allow would come back as a warning.
+    let report = Report::new(Phase::Verify, Outcome::Done, "rolled out")
+        .state(DeployState::SuccessIfRolling)
+        .url(Some("https://hello.example.com".into()));
+    let warnings = ledger.record(&report, 2.0).await;
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(id > 0);
+    let gh = client(&api);
+    assert!(
+        !gh.commit_pulls("0123456789abcdef0123456789abcdef01234567")
+            .await
+            .expect("pulls")
+            .is_empty()
+    );
+    gh.delete_comment(1)
+        .await
+        .expect("delete a duplicate comment");
 }

@@ -55,10 +55,14 @@ async fn rolling_or_blue_green_from_live_state() {
         image: None,
         live: true,
         aws: moto_args(&aws),
+        record: false,
+        environment: Default::default(),
+        ledger: Default::default(),
+        rollback_of: None,
     };
 
     // Nothing exists: a first deploy on blue, and the image is not in ECR yet.
-    let p = paved::steps::plan::run(&args).await.expect("plan");
+    let p = paved::steps::plan::run(&args).await.expect("plan").plan;
     assert!(
         matches!(
             p.decision,
@@ -108,7 +112,7 @@ async fn rolling_or_blue_green_from_live_state() {
     )
     .await
     .expect("record");
-    let p = paved::steps::plan::run(&args).await.expect("plan");
+    let p = paved::steps::plan::run(&args).await.expect("plan").plan;
     assert!(
         matches!(
             p.decision,
@@ -124,7 +128,7 @@ async fn rolling_or_blue_green_from_live_state() {
 
     // The nodegroup's instance type changes: blue/green to green, and the reason says what changed.
     write_spec(dir.path(), &name, "m7i.xlarge");
-    let p = paved::steps::plan::run(&args).await.expect("plan");
+    let p = paved::steps::plan::run(&args).await.expect("plan").plan;
     assert!(
         matches!(
             p.decision,

@@ -30,6 +30,7 @@ fn cluster() -> ClusterArgs {
 
 fn apply(image: &str) -> apply_specs::Args {
     apply_specs::Args {
+        ledger: Default::default(),
         app: "apps/hello".into(),
         aws: Default::default(),
         cluster: cluster(),
@@ -41,6 +42,7 @@ fn apply(image: &str) -> apply_specs::Args {
 
 fn verify_args(image: &str, timeout: &str, check_url: Option<String>) -> verify::Args {
     verify::Args {
+        ledger: Default::default(),
         app: "apps/hello".into(),
         aws: Default::default(),
         cluster: cluster(),

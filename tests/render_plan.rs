@@ -183,6 +183,8 @@ fn help_texts() {
         "verify",
         "history",
         "prune-deployments",
+        "deploy",
+        "rollback",
         "token",
         "kubeconfig",
     ] {

@@ -119,6 +119,7 @@ impl Bed {
 
     fn args(&self, to: Color) -> switch_traffic::Args {
         switch_traffic::Args {
+            ledger: Default::default(),
             app: self.dir.path().display().to_string(),
             aws: moto_args(&self.aws),
             to,

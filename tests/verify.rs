@@ -47,6 +47,7 @@ async fn bed() -> Bed {
 impl Bed {
     fn args(&self, timeout: &str) -> verify::Args {
         verify::Args {
+            ledger: Default::default(),
             app: "apps/hello".into(),
             aws: Default::default(),
             cluster: paved::steps::apply_specs::ClusterArgs {

@@ -82,7 +82,8 @@ pub async fn ensure_repository(client: &Client, name: &str) -> Result<Repository
     }
 }
 
-async fn describe(client: &Client, name: &str) -> Result<Option<Repository>, EcrError> {
+/// The repository, if it exists.
+pub async fn describe(client: &Client, name: &str) -> Result<Option<Repository>, EcrError> {
     match client
         .describe_repositories()
         .repository_names(name)

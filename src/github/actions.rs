@@ -18,7 +18,7 @@ fn env_file(var: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
+fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     OpenOptions::new()
         .create(true)
         .append(true)
@@ -54,24 +54,51 @@ pub fn output_record(name: &str, value: &str) -> String {
     }
 }
 
+/// A collapsed group in the Actions log around a long phase; it ends when dropped.
+pub struct LogGroup(bool);
+
+pub fn group(title: &str) -> LogGroup {
+    let on = in_actions();
+    if on {
+        println!("::group::{}", escape_data(title));
+    }
+    LogGroup(on)
+}
+
+impl Drop for LogGroup {
+    fn drop(&mut self) {
+        if self.0 {
+            println!("::endgroup::");
+        }
+    }
+}
+
 /// Set a step output, if there is a `$GITHUB_OUTPUT` to write to.
 pub fn set_output(name: &str, value: &str) -> std::io::Result<()> {
     match env_file("GITHUB_OUTPUT") {
-        Some(path) => append(&path, &output_record(name, value)),
+        Some(path) => write_output(&path, name, value),
         None => Ok(()),
     }
+}
+
+/// Append one output to an outputs file (`$GITHUB_OUTPUT`).
+pub fn write_output(file: &std::path::Path, name: &str, value: &str) -> std::io::Result<()> {
+    append(file, &output_record(name, value))
+}
+
+/// Append markdown to a job summary file, ending it with a newline.
+pub fn write_summary(file: &std::path::Path, markdown: &str) -> std::io::Result<()> {
+    let mut text = markdown.to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    append(file, &text)
 }
 
 /// Append markdown to the job summary, if there is one.
 pub fn append_summary(markdown: &str) -> std::io::Result<()> {
     match env_file("GITHUB_STEP_SUMMARY") {
-        Some(path) => {
-            let mut text = markdown.to_string();
-            if !text.ends_with('\n') {
-                text.push('\n');
-            }
-            append(&path, &text)
-        }
+        Some(path) => write_summary(&path, markdown),
         None => Ok(()),
     }
 }

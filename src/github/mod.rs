@@ -2,4 +2,5 @@
 
 pub mod actions;
 pub mod context;
+pub mod ledger;
 pub mod rest;

@@ -216,29 +216,49 @@ impl GitHub {
         Ok(listed.as_array().cloned().unwrap_or_default())
     }
 
-    /// Keep one comment per app on a pull request: update the one carrying the marker, or create it.
-    pub async fn upsert_comment(
+    /// paved's comments for `app` on a pull request (one, unless two jobs created it at once),
+    /// oldest first: id and body. Reads every page, so a long discussion does not hide them.
+    pub async fn find_comments(
         &self,
         pull: u64,
         app: &str,
+    ) -> Result<Vec<(u64, String)>, GitHubError> {
+        let marker = comment_marker(app);
+        let mut found = Vec::new();
+        for page in 1.. {
+            let comments = self
+                .call(
+                    Method::GET,
+                    &format!(
+                        "/repos/{}/issues/{pull}/comments?per_page=100&page={page}",
+                        self.repo
+                    ),
+                    None,
+                    "reading the pull request's comments",
+                )
+                .await?;
+            let list = comments.as_array().cloned().unwrap_or_default();
+            found.extend(list.iter().filter_map(|c| {
+                let body = c["body"].as_str()?;
+                body.starts_with(&marker)
+                    .then(|| (c["id"].as_u64().unwrap_or_default(), body.to_string()))
+            }));
+            if list.len() < 100 {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Write paved's comment for `app`: update comment `existing`, or create one.
+    pub async fn save_comment(
+        &self,
+        pull: u64,
+        existing: Option<u64>,
+        app: &str,
         markdown: &str,
     ) -> Result<u64, GitHubError> {
-        let marker = comment_marker(app);
-        let body = json!({ "body": format!("{marker}\n{markdown}") });
-        let comments = self
-            .call(
-                Method::GET,
-                &format!("/repos/{}/issues/{pull}/comments?per_page=100", self.repo),
-                None,
-                "reading the pull request's comments",
-            )
-            .await?;
-        let existing = comments
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|c| c["body"].as_str().is_some_and(|b| b.starts_with(&marker)))
-            .and_then(|c| c["id"].as_u64());
+        let body = json!({ "body": format!("{}\n{markdown}", comment_marker(app)) });
         let saved = match existing {
             Some(id) => {
                 self.call(
@@ -260,6 +280,58 @@ impl GitHub {
             }
         };
         Ok(saved["id"].as_u64().unwrap_or_default())
+    }
+
+    /// Keep one comment per app on a pull request: update the one carrying the marker, or create it.
+    pub async fn upsert_comment(
+        &self,
+        pull: u64,
+        app: &str,
+        markdown: &str,
+    ) -> Result<u64, GitHubError> {
+        let existing = self.find_comments(pull, app).await?.first().map(|c| c.0);
+        self.save_comment(pull, existing, app, markdown).await
+    }
+
+    /// Delete a comment (a duplicate of paved's).
+    pub async fn delete_comment(&self, id: u64) -> Result<(), GitHubError> {
+        self.call(
+            Method::DELETE,
+            &format!("/repos/{}/issues/comments/{id}", self.repo),
+            None,
+            "deleting a duplicate comment",
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The pull requests a commit belongs to (after a merge, the merged one).
+    pub async fn commit_pulls(&self, sha: &str) -> Result<Vec<u64>, GitHubError> {
+        let listed = self
+            .call(
+                Method::GET,
+                &format!("/repos/{}/commits/{sha}/pulls", self.repo),
+                None,
+                "finding the commit's pull requests",
+            )
+            .await?;
+        Ok(listed
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["number"].as_u64())
+            .collect())
+    }
+
+    /// One deployment.
+    pub async fn deployment(&self, id: u64) -> Result<Value, GitHubError> {
+        self.call(
+            Method::GET,
+            &format!("/repos/{}/deployments/{id}", self.repo),
+            None,
+            "reading the deployment",
+        )
+        .await
     }
 
     /// A deployment's statuses, newest first.

@@ -99,6 +99,27 @@ pub fn repository(app: &KubeApp) -> String {
         .unwrap_or_else(|| app.name.clone())
 }
 
+/// The app's URL for people (the deployment's environment_url): its DNS name, else the load
+/// balancer's, https when the service listens on 443.
+pub fn app_url(app: &KubeApp, load_balancer: Option<&str>) -> Option<String> {
+    let host = app
+        .dns
+        .as_ref()
+        .map(|d| d.name.clone())
+        .or_else(|| load_balancer.map(String::from))?;
+    let port = app
+        .components
+        .values()
+        .filter_map(|c| c.service.as_ref())
+        .find(|s| s.public || s.internal)
+        .map_or(80, |s| s.port);
+    Some(match port {
+        443 => format!("https://{host}"),
+        80 => format!("http://{host}"),
+        p => format!("http://{host}:{p}"),
+    })
+}
+
 /// Build the plan of `loaded` against `live`.
 pub fn plan(loaded: &LoadedApp, live: Live, image: Option<String>) -> Plan {
     let app = &loaded.spec;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::aws::AwsArgs;
 use crate::aws::eks::{self, tags};
 use crate::github::actions;
+use crate::github::ledger::{LedgerArgs, Outcome, Phase, Report};
 use crate::kube::apply::{Action, Applied, apply_all};
 use crate::plan::{Color, cluster_name, table};
 use crate::render::{RenderOptions, render};
@@ -109,6 +110,8 @@ pub struct Args {
     pub app: String,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// The image every container runs: build-image's `image` output (registry/repo@sha256:...)
@@ -234,8 +237,29 @@ pub fn publish(outcome: &ApplyOutcome, output: Output) -> std::io::Result<()> {
     Ok(())
 }
 
+pub fn report(o: &ApplyOutcome) -> Option<Report> {
+    if o.dry_run {
+        return None;
+    }
+    let changed = o
+        .objects
+        .iter()
+        .filter(|x| x.action != Action::Unchanged)
+        .count();
+    Some(Report::new(
+        Phase::Apply,
+        Outcome::Done,
+        format!(
+            "{} objects on `{}`, {changed} changed",
+            o.objects.len(),
+            o.cluster
+        ),
+    ))
+}
+
 pub fn execute(args: Args) -> u8 {
-    super::block_on("apply-specs", run(&args), |o| {
+    let work = super::recorded(Phase::Apply, &args.app, &args.ledger, run(&args), report);
+    super::block_on("apply-specs", work, |o| {
         super::finish("apply-specs", publish(&o, args.output))
     })
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::aws::{AwsArgs, ecr};
 use crate::build::{BuildOutcome, Builders, Target, build_image};
 use crate::github::actions;
+use crate::github::ledger::{LedgerArgs, Outcome, Phase, Report};
 use crate::hash::content::Method;
 use crate::hash::{content_hash, short};
 use crate::registry::Auth;
@@ -19,6 +20,8 @@ pub struct Args {
     pub app: String,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
     /// Push to this registry (host[:port] or URL) instead of the app's ECR registry; the ECR API
     /// is still used for the repository and credentials unless --no-ecr
     #[arg(long, env = "PAVED_REGISTRY", hide_env_values = true)]
@@ -164,8 +167,22 @@ pub fn publish(outcome: &BuildOutcome, output: Output) -> Result<(), std::io::Er
 }
 
 /// Run the step as a command; returns the exit code.
+pub fn report(o: &BuildOutcome) -> Option<Report> {
+    let (outcome, verb) = if o.skipped {
+        (Outcome::Skipped, "skipped")
+    } else {
+        (Outcome::Done, "built")
+    };
+    Some(Report::new(
+        Phase::Image,
+        outcome,
+        format!("{verb} `{}`: {}", o.image, o.reason),
+    ))
+}
+
 pub fn execute(args: Args) -> u8 {
-    super::block_on("build-image", run(&args), |outcome| {
+    let work = super::recorded(Phase::Image, &args.app, &args.ledger, run(&args), report);
+    super::block_on("build-image", work, |outcome| {
         match publish(&outcome, args.output) {
             Ok(()) => crate::cli::exit::OK,
             Err(e) => {

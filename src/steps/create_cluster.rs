@@ -8,6 +8,7 @@ use crate::aws::eks::{self, tags};
 use crate::aws::wait::WaitOptions;
 use crate::aws::{AwsArgs, autoscaling};
 use crate::github::actions;
+use crate::github::ledger::{LedgerArgs, Outcome, Phase, Report};
 use crate::hash::{cluster_hash, cluster_identity, identity_diff, short};
 use crate::plan::{Color, Decision, cluster_name, decide, live};
 use crate::spec::{self, units::parse_duration};
@@ -21,6 +22,8 @@ pub struct Args {
     pub app: String,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
     /// The color to create [default: the one not serving traffic, as the plan decides]
     #[arg(long)]
     pub color: Option<Color>,
@@ -236,8 +239,18 @@ pub fn publish(outcome: &ClusterOutcome, output: Output) -> std::io::Result<()> 
     ))
 }
 
+pub fn report(o: &ClusterOutcome) -> Option<Report> {
+    let detail = if o.adopted {
+        format!("`{}` adopted: same cluster hash", o.cluster)
+    } else {
+        format!("`{}` created", o.cluster)
+    };
+    Some(Report::new(Phase::Cluster, Outcome::Done, detail))
+}
+
 pub fn execute(args: Args) -> u8 {
-    super::block_on("create-cluster", run(&args), |o| {
+    let work = super::recorded(Phase::Cluster, &args.app, &args.ledger, run(&args), report);
+    super::block_on("create-cluster", work, |o| {
         super::finish("create-cluster", publish(&o, args.output))
     })
 }

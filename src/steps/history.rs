@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::github::context::Context;
+use crate::github::ledger::EnvironmentArgs;
 use crate::github::rest::GitHub;
 use crate::plan::table;
 use crate::spec;
@@ -16,9 +17,8 @@ use super::{Output, StepError};
 pub struct HistoryArgs {
     /// The app: a kubeapp.yaml, its directory, or a name under apps/
     pub app: String,
-    /// The GitHub environment [default: the app's name]
-    #[arg(long)]
-    pub environment: Option<String>,
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
     /// How to print
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
@@ -29,9 +29,8 @@ pub struct HistoryArgs {
 pub struct PruneArgs {
     /// The app: a kubeapp.yaml, its directory, or a name under apps/
     pub app: String,
-    /// The GitHub environment [default: the app's name]
-    #[arg(long)]
-    pub environment: Option<String>,
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
     /// How many of the newest deployments to keep
     #[arg(long, default_value_t = 20)]
     pub keep: usize,
@@ -74,15 +73,15 @@ pub async fn entries(gh: &GitHub, environment: &str) -> Result<Vec<Entry>, StepE
     Ok(out)
 }
 
-fn environment(app: &str, given: Option<&String>) -> Result<String, StepError> {
-    match given {
+fn environment(app: &str, given: &EnvironmentArgs) -> Result<String, StepError> {
+    match &given.environment {
         Some(e) => Ok(e.clone()),
-        None => Ok(spec::load(app)?.spec.name),
+        None => Ok(given.name(&spec::load(app)?.spec.name)),
     }
 }
 
 pub async fn history(args: &HistoryArgs) -> Result<Vec<Entry>, StepError> {
-    let env = environment(&args.app, args.environment.as_ref())?;
+    let env = environment(&args.app, &args.environment)?;
     let gh = GitHub::new(&Context::from_env()).map_err(StepError::failed)?;
     entries(&gh, &env).await
 }
@@ -100,7 +99,7 @@ pub fn to_prune(entries: &[Entry], keep: usize) -> Vec<u64> {
 }
 
 pub async fn prune(args: &PruneArgs) -> Result<Vec<u64>, StepError> {
-    let env = environment(&args.app, args.environment.as_ref())?;
+    let env = environment(&args.app, &args.environment)?;
     let gh = GitHub::new(&Context::from_env()).map_err(StepError::failed)?;
     prune_environment(&gh, &env, args.keep).await
 }

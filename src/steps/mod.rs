@@ -4,10 +4,12 @@
 pub mod apply_specs;
 pub mod build_image;
 pub mod create_cluster;
+pub mod deploy;
 pub mod hash;
 pub mod history;
 pub mod kubeconfig;
 pub mod plan;
+pub mod rollback;
 pub mod switch_traffic;
 pub mod teardown;
 pub mod verify;
@@ -16,6 +18,7 @@ use std::io::IsTerminal;
 
 use crate::cli::exit;
 use crate::github::actions;
+use crate::github::ledger::{Ledger, LedgerArgs, Phase, Report};
 use crate::spec::SpecError;
 
 /// Why a step failed, which decides its exit code.
@@ -83,6 +86,50 @@ pub fn report(step: &str, err: &StepError) {
             }
         }
     }
+}
+
+/// The app's name for the ledger: the spec's, or the argument's last part when the spec does
+/// not load (the step then reports that error itself).
+pub fn app_name(app: &str) -> String {
+    crate::spec::load(app).map_or_else(
+        |_| {
+            std::path::Path::new(app.trim_end_matches("/kubeapp.yaml"))
+                .file_name()
+                .map_or_else(|| app.to_string(), |n| n.to_string_lossy().into_owned())
+        },
+        |l| l.spec.name,
+    )
+}
+
+/// Run a step's work inside a log group, then record how it ended in GitHub (the deployment's
+/// status and the pull request's comment). `report` returns None for runs that change nothing
+/// (dry runs, diffs). Recording never changes the step's result.
+pub async fn recorded<T>(
+    phase: Phase,
+    app: &str,
+    ledger: &LedgerArgs,
+    work: impl std::future::Future<Output = Result<T, StepError>>,
+    report: impl FnOnce(&T) -> Option<Report>,
+) -> Result<T, StepError> {
+    let start = std::time::Instant::now();
+    let result = {
+        let _group = actions::group(&format!("paved {}", phase.as_str()));
+        work.await
+    };
+    if let Some(ledger) = Ledger::open(&app_name(app), ledger) {
+        let report = match &result {
+            Ok(v) => report(v),
+            Err(e) => Some(Report::failed(
+                phase,
+                &e.to_string(),
+                matches!(e, StepError::Spec(_) | StepError::BadInput(_)),
+            )),
+        };
+        if let Some(r) = report {
+            ledger.record(&r, start.elapsed().as_secs_f64()).await;
+        }
+    }
+    result
 }
 
 /// Run a step's future on a fresh runtime and turn its result into an exit code.

@@ -13,6 +13,7 @@ use crate::aws::AwsArgs;
 use crate::aws::eks::{self, tags};
 use crate::aws::route53::{self, DnsState, Route53Error};
 use crate::github::actions;
+use crate::github::ledger::{DeployState, LedgerArgs, Outcome, Phase, Report};
 use crate::plan::{Color, cluster_name};
 use crate::spec::{self, KubeApp, units::parse_duration};
 use crate::verify::checks;
@@ -26,6 +27,8 @@ pub struct Args {
     pub app: String,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
     /// The color to move traffic to (the new cluster, or the old one to roll back)
     #[arg(long)]
     pub to: Color,
@@ -64,6 +67,9 @@ pub struct SwitchOutcome {
     pub applied: Vec<u8>,
     /// Weights at the end, by color.
     pub weights: BTreeMap<Color, i64>,
+    /// The app's URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// The spec's steps still ahead, given the target's current weight.
@@ -370,6 +376,7 @@ pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
         to,
         applied,
         weights,
+        url: crate::plan::app_url(app, None),
     })
 }
 
@@ -394,8 +401,24 @@ pub fn publish(outcome: &SwitchOutcome, output: Output) -> std::io::Result<()> {
     ))
 }
 
+pub fn report(o: &SwitchOutcome) -> Option<Report> {
+    let weights: Vec<String> = o.weights.iter().map(|(c, w)| format!("{c} {w}%")).collect();
+    let steps: Vec<String> = o.applied.iter().map(|s| format!("{s}%")).collect();
+    let detail = if steps.is_empty() {
+        format!("already there: {}", weights.join(", "))
+    } else {
+        format!("{} via {}: {}", o.to, steps.join(" → "), weights.join(", "))
+    };
+    Some(
+        Report::new(Phase::Traffic, Outcome::Done, detail)
+            .state(DeployState::Success)
+            .url(o.url.clone()),
+    )
+}
+
 pub fn execute(args: Args) -> u8 {
-    super::block_on("switch-traffic", run(&args), |o| {
+    let work = super::recorded(Phase::Traffic, &args.app, &args.ledger, run(&args), report);
+    super::block_on("switch-traffic", work, |o| {
         super::finish("switch-traffic", publish(&o, args.output))
     })
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::aws::AwsArgs;
 use crate::aws::eks::{self, tags};
 use crate::github::actions;
+use crate::github::ledger::{DeployState, LedgerArgs, Outcome, Phase, Report};
 use crate::plan::{Color, cluster_name, live};
 use crate::spec::{
     self, KubeApp,
@@ -25,6 +26,8 @@ pub struct Args {
     pub app: String,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
     /// The color to delete
     #[arg(long)]
     pub color: Color,
@@ -234,8 +237,21 @@ pub fn publish(outcome: &TeardownOutcome, output: Output) -> std::io::Result<()>
     Ok(())
 }
 
+pub fn report(o: &TeardownOutcome) -> Option<Report> {
+    if o.dry_run {
+        return None;
+    }
+    let detail = if o.already_gone {
+        format!("`{}` was already gone", o.cluster)
+    } else {
+        format!("`{}` deleted", o.cluster)
+    };
+    Some(Report::new(Phase::Teardown, Outcome::Done, detail).state(DeployState::Unchanged))
+}
+
 pub fn execute(args: Args) -> u8 {
-    super::block_on("teardown", run(&args), |o| {
+    let work = super::recorded(Phase::Teardown, &args.app, &args.ledger, run(&args), report);
+    super::block_on("teardown", work, |o| {
         super::finish("teardown", publish(&o, args.output))
     })
 }

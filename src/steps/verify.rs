@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::aws::AwsArgs;
 use crate::aws::eks::{self, tags};
 use crate::github::actions;
+use crate::github::ledger::{DeployState, LedgerArgs, Outcome, Phase, Report};
 use crate::spec::{self, units::parse_duration};
 use crate::verify::{checks, rollout};
 
@@ -26,6 +27,8 @@ pub struct Args {
     pub app: String,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// The image this deploy applied (its digest goes into the verified mark)
@@ -51,6 +54,12 @@ pub struct VerifyOutcome {
     pub load_balancer: Option<String>,
     pub checks: Vec<checks::CheckResult>,
     pub seconds: f64,
+    /// The app's URL (its DNS name, else the load balancer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// No DNS to switch: verify is the deploy's last phase.
+    #[serde(skip)]
+    pub last_phase: bool,
 }
 
 /// The first load balancer hostname (or IP) of a Service, watched until it appears.
@@ -127,9 +136,11 @@ pub async fn run(args: &Args) -> Result<VerifyOutcome, StepError> {
         .iter()
         .find(|(_, c)| c.service.as_ref().is_some_and(|s| s.public || s.internal));
     let mut lb = None;
-    // With --check-url the checks go elsewhere (a port-forward to a local cluster, which has no
-    // load balancer), so there is no load balancer to wait for.
-    if let (Some((name, c)), None) = (exposed, &args.check_url) {
+    // With --check-url on a local cluster (no load balancer controller) the checks go through a
+    // port-forward and there is no load balancer to wait for. An EKS cluster always gets one, and
+    // switch-traffic points DNS at it.
+    let wait_for_lb = args.check_url.is_none() || conn.eks.is_some();
+    if let (Some((name, c)), true) = (exposed, wait_for_lb) {
         let host = load_balancer(&conn.client, &app.name, name, remaining(start)).await?;
         tracing::info!("load balancer of {name}: {host}");
         let port = c.service.as_ref().map_or(80, |s| s.port);
@@ -184,6 +195,8 @@ pub async fn run(args: &Args) -> Result<VerifyOutcome, StepError> {
     Ok(VerifyOutcome {
         cluster: conn.name,
         deployments,
+        last_phase: app.dns.is_none(),
+        url: crate::plan::app_url(app, lb.as_ref().map(|(h, _)| h.as_str())),
         load_balancer: lb.map(|(h, _)| h),
         checks: results,
         seconds: start.elapsed().as_secs_f64(),
@@ -225,8 +238,27 @@ pub fn publish(o: &VerifyOutcome, output: Output) -> std::io::Result<()> {
     ))
 }
 
+pub fn report(o: &VerifyOutcome) -> Option<Report> {
+    let detail = format!(
+        "{} rolled out on `{}`, {} checks passed",
+        o.deployments.join(", "),
+        o.cluster,
+        o.checks.len()
+    );
+    Some(
+        Report::new(Phase::Verify, Outcome::Done, detail)
+            .state(if o.last_phase {
+                DeployState::Success
+            } else {
+                DeployState::SuccessIfRolling
+            })
+            .url(o.url.clone()),
+    )
+}
+
 pub fn execute(args: Args) -> u8 {
-    super::block_on("verify", run(&args), |o| {
+    let work = super::recorded(Phase::Verify, &args.app, &args.ledger, run(&args), report);
+    super::block_on("verify", work, |o| {
         super::finish("verify", publish(&o, args.output))
     })
 }

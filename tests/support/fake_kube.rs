@@ -107,6 +107,46 @@ impl FakeKube {
         self.changed.notify_all();
     }
 
+    /// Act as the cluster's controllers for a pipeline run: every Deployment whose generation
+    /// has not been observed becomes rolled out, every LoadBalancer Service gets `hostname`.
+    pub fn run_controllers(&self, hostname: &str) {
+        let fake = self.clone();
+        let hostname = hostname.to_string();
+        std::thread::spawn(move || {
+            loop {
+                let objects: Vec<(String, Value)> = {
+                    let st = fake.state.lock().expect("lock");
+                    st.objects
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                };
+                for (path, o) in objects {
+                    let generation = o["metadata"]["generation"].as_u64().unwrap_or(1);
+                    if path.contains("/deployments/")
+                        && o["status"]["observedGeneration"].as_u64() != Some(generation)
+                    {
+                        let n = o["spec"]["replicas"].as_u64().unwrap_or(1);
+                        fake.set_status(
+                            &path,
+                            json!({ "observedGeneration": generation, "replicas": n, "updatedReplicas": n, "readyReplicas": n, "availableReplicas": n, "conditions": [{ "type": "Available", "status": "True" }] }),
+                        );
+                    }
+                    if path.contains("/services/")
+                        && o["spec"]["type"] == "LoadBalancer"
+                        && o["status"]["loadBalancer"]["ingress"].is_null()
+                    {
+                        fake.set_status(
+                            &path,
+                            json!({ "loadBalancer": { "ingress": [{ "hostname": hostname }] } }),
+                        );
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+    }
+
     /// Serve `text` at `path` (a pod's log).
     pub fn put_text(&self, path: &str, text: &str) {
         self.state

@@ -9,12 +9,19 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+/// A scripted answer: status, extra headers, body.
+pub type Answer = (u16, Vec<(String, String)>, Value);
+
 #[derive(Default)]
 pub struct State {
     pub deployments: Vec<Value>,
     pub statuses: Vec<(u64, Value)>,
     pub comments: Vec<Value>,
     pub requests: Vec<String>,
+    /// The pull requests `commits/{sha}/pulls` answers with.
+    pub commit_pulls: Vec<u64>,
+    /// Answers given before any other, in order: status, extra headers, body.
+    pub scripted: std::collections::VecDeque<Answer>,
     next: u64,
 }
 
@@ -58,12 +65,16 @@ impl GitHubDouble {
                 let mut body = vec![0; length];
                 let _ = reader.read_exact(&mut body);
                 let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let (status, reply) = served.handle(&method, &target, body);
+                let (status, headers, reply) = served.answer(&method, &target, body);
                 let text = reply.to_string();
+                let extra: String = headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}\r\n"))
+                    .collect();
                 let mut out = stream;
                 let _ = write!(
                     out,
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{text}",
                     text.len()
                 );
             }
@@ -73,6 +84,47 @@ impl GitHubDouble {
 
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().expect("lock").requests.clone()
+    }
+
+    /// Answer the next requests with these, whatever they ask.
+    #[allow(clippy::type_complexity)]
+    pub fn script(&self, answers: Vec<(u16, Vec<(&str, &str)>, Value)>) {
+        let mut st = self.state.lock().expect("lock");
+        for (status, headers, body) in answers {
+            let headers = headers
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            st.scripted.push_back((status, headers, body));
+        }
+    }
+
+    /// The statuses posted to a deployment, oldest first.
+    pub fn statuses_of(&self, id: u64) -> Vec<Value> {
+        let st = self.state.lock().expect("lock");
+        st.statuses
+            .iter()
+            .filter(|(d, _)| *d == id)
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    fn answer(&self, method: &str, target: &str, body: Value) -> Answer {
+        let scripted = {
+            let mut st = self.state.lock().expect("lock");
+            let next = st.scripted.pop_front();
+            if next.is_some() {
+                st.requests.push(format!("{method} {target}"));
+            }
+            next
+        };
+        match scripted {
+            Some(answer) => answer,
+            None => {
+                let (status, reply) = self.handle(method, target, body);
+                (status, Vec::new(), reply)
+            }
+        }
     }
 
     fn handle(&self, method: &str, target: &str, body: Value) -> (u16, Value) {
@@ -89,6 +141,21 @@ impl GitHubDouble {
                 (201, d)
             }
             ("GET", ["repos", _, _, "deployments"]) => (200, Value::Array(st.deployments.clone())),
+            ("GET", ["repos", _, _, "deployments", d]) => {
+                let d: u64 = d.parse().unwrap_or(0);
+                match st.deployments.iter().find(|x| x["id"].as_u64() == Some(d)) {
+                    Some(found) => (200, found.clone()),
+                    None => (404, json!({ "message": "Not Found" })),
+                }
+            }
+            ("GET", ["repos", _, _, "commits", _, "pulls"]) => {
+                let pulls: Vec<Value> = st
+                    .commit_pulls
+                    .iter()
+                    .map(|n| json!({ "number": n }))
+                    .collect();
+                (200, Value::Array(pulls))
+            }
             ("DELETE", ["repos", _, _, "deployments", d]) => {
                 let d: u64 = d.parse().unwrap_or(0);
                 st.deployments.retain(|x| x["id"].as_u64() != Some(d));
@@ -96,7 +163,8 @@ impl GitHubDouble {
             }
             ("POST", ["repos", _, _, "deployments", d, "statuses"]) => {
                 let d: u64 = d.parse().unwrap_or(0);
-                let s = json!({ "id": id, "state": body["state"] });
+                let mut s = body.clone();
+                s["id"] = json!(id);
                 st.statuses.push((d, s.clone()));
                 (201, s)
             }
@@ -118,6 +186,11 @@ impl GitHubDouble {
                 let c = json!({ "id": id, "body": body["body"] });
                 st.comments.push(c.clone());
                 (201, c)
+            }
+            ("DELETE", ["repos", _, _, "issues", "comments", c]) => {
+                let c: u64 = c.parse().unwrap_or(0);
+                st.comments.retain(|x| x["id"].as_u64() != Some(c));
+                (204, Value::Null)
             }
             ("PATCH", ["repos", _, _, "issues", "comments", c]) => {
                 let c: u64 = c.parse().unwrap_or(0);

@@ -7,6 +7,7 @@ pub mod fake_registry;
 pub mod github_double;
 pub mod http;
 pub mod http_server;
+pub mod runner_files;
 
 /// The address of a test-bed service from the variable `scripts/testbed/start` exports.
 ///

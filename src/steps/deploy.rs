@@ -1,0 +1,509 @@
+//! `paved deploy <app>`: plan and every step in order, in one process (for cron jobs, laptops
+//! and `paved rollback`). Resumable: each step is idempotent and the plan reads the live state, so
+//! a re-run after a failure or a kill continues where the live state says: a finished cutover
+//! plans as a rolling update of the serving cluster (never a second switch), a split left by a
+//! killed switch resumes towards the verified cluster, and a due teardown is done.
+//!
+//! `--target local --context <ctx>` deploys to a local cluster (kind, k3d, minikube) with a local
+//! registry: no EKS cluster, no DNS, no GitHub deployment.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use clap::Parser;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::AwsArgs;
+use crate::cli::PlanArgs;
+use crate::github::ledger::{EnvironmentArgs, Ledger, LedgerArgs, Outcome, Phase, Report};
+use crate::plan::{Color, Decision, Format, Live, live};
+use crate::spec;
+
+use super::{Output, StepError, recorded};
+
+/// Where a deploy goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// The app's EKS clusters, Route53 weights and ECR.
+    Aws,
+    /// A kubeconfig context and a local registry.
+    Local,
+}
+
+/// Deploy one app.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    pub app: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
+    /// Where to deploy
+    #[arg(long, value_enum, default_value = "aws")]
+    pub target: Target,
+    /// The kubeconfig context of the local cluster (--target local)
+    #[arg(long, required_if_eq("target", "local"))]
+    pub context: Option<String>,
+    /// The kubeconfig file for --context [default: $KUBECONFIG, then ~/.kube/config]
+    #[arg(long, env = "KUBECONFIG", hide_env_values = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The registry the image goes to (host:port): required with --target local, where no ECR
+    /// is used; with --target aws it stands in for the ECR registry host
+    #[arg(
+        long,
+        env = "PAVED_REGISTRY",
+        hide_env_values = true,
+        required_if_eq("target", "local")
+    )]
+    pub registry: Option<String>,
+    /// Deploy this image (registry/repo@sha256:...) instead of building one
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Keep the old color: do not tear it down even when its bake is over
+    #[arg(long)]
+    pub keep_old: bool,
+    /// Send the HTTP checks here instead of the load balancer (a port-forward to a local cluster)
+    #[arg(long)]
+    pub check_url: Option<String>,
+    /// Reach the EKS API servers here instead of their endpoints (a tunnel, a proxy)
+    #[arg(long, hide = true)]
+    pub kube_endpoint: Option<String>,
+    /// Time between polls of EKS and Route53
+    #[arg(long, default_value = "15s", hide = true)]
+    pub poll_interval: String,
+    /// How to print the result
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Output,
+    /// The deployment a rollback undoes (set by `paved rollback`).
+    #[arg(skip)]
+    pub rollback_of: Option<(u64, Value)>,
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeployOutcome {
+    pub app: String,
+    pub strategy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<Color>,
+    pub image: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<u64>,
+    /// What was done, in order, a line each.
+    pub done: Vec<String>,
+    /// Why the old color is still there, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teardown_later: Option<String>,
+}
+
+/// A step's arguments, parsed from the flags the step's own binary would get.
+#[derive(Parser)]
+struct StepArgv<T: clap::Args> {
+    #[command(flatten)]
+    args: T,
+}
+
+fn step_args<T: clap::Args>(argv: &[&str]) -> Result<T, StepError> {
+    StepArgv::<T>::try_parse_from(std::iter::once("paved").chain(argv.iter().copied()))
+        .map(|a| a.args)
+        .map_err(|e| StepError::Failed(format!("internal: step arguments {argv:?}: {e}")))
+}
+
+pub async fn run(args: &Args) -> Result<DeployOutcome, StepError> {
+    match args.target {
+        Target::Aws => to_aws(args).await,
+        Target::Local => to_local(args).await,
+    }
+}
+
+async fn to_local(args: &Args) -> Result<DeployOutcome, StepError> {
+    let app = spec::load(&args.app)?.spec;
+    let context = args.context.clone().unwrap_or_default();
+    let off = LedgerArgs {
+        no_ledger: true,
+        deployment_id: None,
+    };
+    let mut out = DeployOutcome {
+        app: app.name.clone(),
+        strategy: "local".into(),
+        ..DeployOutcome::default()
+    };
+    out.image = match &args.image {
+        Some(image) => image.clone(),
+        None => {
+            let registry = args.registry.clone().unwrap_or_default();
+            let mut build: super::build_image::Args =
+                step_args(&[&args.app, "--no-ecr", "--registry", &registry])?;
+            build.ledger = off.clone();
+            let built = super::build_image::run(&build).await?;
+            out.done.push(format!("image: {}", built.reason));
+            built.image
+        }
+    };
+    let mut cluster = vec!["--context", context.as_str()];
+    let kubeconfig = args
+        .kubeconfig
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if args.kubeconfig.is_some() {
+        cluster.extend(["--kubeconfig", kubeconfig.as_str()]);
+    }
+    let apply_argv: Vec<&str> = [args.app.as_str(), "--image", out.image.as_str()]
+        .into_iter()
+        .chain(cluster.iter().copied())
+        .collect();
+    let apply: super::apply_specs::Args = step_args(&apply_argv)?;
+    let applied = super::apply_specs::run(&apply).await?;
+    out.done.push(format!(
+        "apply: {} objects on {}",
+        applied.objects.len(),
+        applied.cluster
+    ));
+    let mut verify_argv = apply_argv.clone();
+    if let Some(url) = &args.check_url {
+        verify_argv.extend(["--check-url", url.as_str()]);
+    }
+    let verify: super::verify::Args = step_args(&verify_argv)?;
+    let verified = super::verify::run(&verify).await?;
+    out.done
+        .push(format!("verify: rolled out in {:.1}s", verified.seconds));
+    Ok(out)
+}
+
+async fn to_aws(args: &Args) -> Result<DeployOutcome, StepError> {
+    let loaded = spec::load(&args.app)?;
+    let app = loaded.spec.clone();
+    let recording = Ledger::open(&app.name, &args.ledger).is_some();
+    let plan_args = PlanArgs {
+        app: args.app.clone(),
+        output: Format::Text,
+        image: args.image.clone(),
+        live: true,
+        aws: args.aws.clone(),
+        record: recording,
+        environment: args.environment.clone(),
+        ledger: args.ledger.clone(),
+        rollback_of: args.rollback_of.clone(),
+    };
+    let planned = super::plan::run(&plan_args).await?;
+    let mut out = DeployOutcome {
+        app: app.name.clone(),
+        strategy: planned.plan.decision.label().into(),
+        deployment: planned.deployment,
+        ..DeployOutcome::default()
+    };
+    out.done.push(format!(
+        "plan: {}: {}",
+        planned.plan.decision.label(),
+        planned.plan.decision.reason()
+    ));
+    let ledger = LedgerArgs {
+        deployment_id: planned.deployment,
+        no_ledger: args.ledger.no_ledger,
+    };
+    let steps = Steps { args, ledger };
+    let color = match &planned.plan.decision {
+        Decision::Rolling { color, .. } | Decision::BlueGreen { color, .. } => *color,
+        Decision::Refused { reason } => {
+            return match split_towards_verified(&planned.plan.live) {
+                Some(color) => steps.resume_switch(&app, color, out).await,
+                None => Err(StepError::Failed(format!("the plan refuses: {reason}"))),
+            };
+        }
+        Decision::Undecided { reason } => {
+            return Err(StepError::Failed(format!(
+                "the plan could not decide: {reason}"
+            )));
+        }
+    };
+    out.color = Some(color);
+    let color_flag = color.as_str();
+    out.image = match &args.image {
+        Some(image) => {
+            let report = Report::new(
+                Phase::Image,
+                Outcome::Skipped,
+                format!("not built: deploying `{image}`"),
+            );
+            if let Some(l) = Ledger::open(&app.name, &steps.ledger) {
+                l.record(&report, 0.0).await;
+            }
+            image.clone()
+        }
+        None => {
+            let mut build: super::build_image::Args = step_args(&[&args.app])?;
+            steps.fill_build(&mut build);
+            let built = recorded(
+                Phase::Image,
+                &args.app,
+                &steps.ledger,
+                super::build_image::run(&build),
+                super::build_image::report,
+            )
+            .await?;
+            out.done.push(format!("image: {}", built.reason));
+            built.image
+        }
+    };
+    if matches!(planned.plan.decision, Decision::BlueGreen { .. }) {
+        let mut create: super::create_cluster::Args = step_args(&[
+            &args.app,
+            "--color",
+            color_flag,
+            "--poll-interval",
+            &args.poll_interval,
+        ])?;
+        create.aws = args.aws.clone();
+        create.ledger = steps.ledger.clone();
+        let created = recorded(
+            Phase::Cluster,
+            &args.app,
+            &steps.ledger,
+            super::create_cluster::run(&create),
+            super::create_cluster::report,
+        )
+        .await?;
+        out.done.push(format!(
+            "cluster: {} {}",
+            created.cluster,
+            if created.adopted {
+                "adopted"
+            } else {
+                "created"
+            }
+        ));
+    }
+    let image = out.image.clone();
+    steps.apply_and_verify(color, &image, &mut out).await?;
+    let blue_green = matches!(planned.plan.decision, Decision::BlueGreen { .. });
+    if app.dns.is_some() && (blue_green || weight_of(&planned.plan.live, color) != Some(100)) {
+        steps.switch(color, &image, &mut out).await?;
+    }
+    steps.teardown_idle(&app, color, &mut out).await?;
+    Ok(out)
+}
+
+fn weight_of(live: &Live, color: Color) -> Option<u32> {
+    match live {
+        Live::Known { clusters } => clusters.iter().find(|c| c.color == color)?.weight,
+        Live::Unknown => None,
+    }
+}
+
+/// The color a killed switch was moving traffic to: the one verified for the desired cluster
+/// hash while traffic is split.
+fn split_towards_verified(live: &Live) -> Option<Color> {
+    let Live::Known { clusters } = live else {
+        return None;
+    };
+    let with_traffic = clusters
+        .iter()
+        .filter(|c| c.weight.unwrap_or(0) > 0)
+        .count();
+    if with_traffic < 2 {
+        return None;
+    }
+    // The newer cluster is the one the switch moves to: it carries less than the whole weight
+    // and less than the other; ties go nowhere.
+    let mut sorted: Vec<_> = clusters.iter().collect();
+    sorted.sort_by_key(|c| c.weight.unwrap_or(0));
+    (sorted[0].weight != sorted[1].weight).then_some(sorted[0].color)
+}
+
+/// The steps of one deploy, with the flags they share.
+struct Steps<'a> {
+    args: &'a Args,
+    ledger: LedgerArgs,
+}
+
+impl Steps<'_> {
+    fn fill_build(&self, build: &mut super::build_image::Args) {
+        build.aws = self.args.aws.clone();
+        build.ledger = self.ledger.clone();
+        build.registry = self.args.registry.clone();
+    }
+
+    fn cluster_argv<'b>(&'b self, color: &'b str, image: &'b str) -> Vec<&'b str> {
+        let mut argv = vec![self.args.app.as_str(), "--color", color, "--image", image];
+        if let Some(endpoint) = &self.args.kube_endpoint {
+            argv.extend(["--kube-endpoint", endpoint.as_str()]);
+        }
+        argv
+    }
+
+    async fn apply_and_verify(
+        &self,
+        color: Color,
+        image: &str,
+        out: &mut DeployOutcome,
+    ) -> Result<(), StepError> {
+        let argv = self.cluster_argv(color.as_str(), image);
+        let mut apply: super::apply_specs::Args = step_args(&argv)?;
+        apply.aws = self.args.aws.clone();
+        apply.ledger = self.ledger.clone();
+        let applied = recorded(
+            Phase::Apply,
+            &self.args.app,
+            &self.ledger,
+            super::apply_specs::run(&apply),
+            super::apply_specs::report,
+        )
+        .await?;
+        out.done.push(format!(
+            "apply: {} objects on {}",
+            applied.objects.len(),
+            applied.cluster
+        ));
+        let mut verify_argv = argv.clone();
+        if let Some(url) = &self.args.check_url {
+            verify_argv.extend(["--check-url", url.as_str()]);
+        }
+        let mut verify: super::verify::Args = step_args(&verify_argv)?;
+        verify.aws = self.args.aws.clone();
+        verify.ledger = self.ledger.clone();
+        let verified = recorded(
+            Phase::Verify,
+            &self.args.app,
+            &self.ledger,
+            super::verify::run(&verify),
+            super::verify::report,
+        )
+        .await?;
+        out.done.push(format!(
+            "verify: rolled out on {} in {:.1}s",
+            verified.cluster, verified.seconds
+        ));
+        Ok(())
+    }
+
+    async fn switch(
+        &self,
+        color: Color,
+        image: &str,
+        out: &mut DeployOutcome,
+    ) -> Result<(), StepError> {
+        let mut argv = vec![
+            self.args.app.as_str(),
+            "--to",
+            color.as_str(),
+            "--poll-interval",
+            "1s",
+        ];
+        if !image.is_empty() {
+            argv.extend(["--image", image]);
+        }
+        if let Some(url) = &self.args.check_url {
+            argv.extend(["--check-url", url.as_str()]);
+        }
+        let mut switch: super::switch_traffic::Args = step_args(&argv)?;
+        switch.aws = self.args.aws.clone();
+        switch.ledger = self.ledger.clone();
+        let moved = recorded(
+            Phase::Traffic,
+            &self.args.app,
+            &self.ledger,
+            super::switch_traffic::run(&switch),
+            super::switch_traffic::report,
+        )
+        .await?;
+        let weights: Vec<String> = moved
+            .weights
+            .iter()
+            .map(|(c, w)| format!("{c} {w}"))
+            .collect();
+        out.done.push(format!("traffic: {}", weights.join(", ")));
+        Ok(())
+    }
+
+    /// Finish a switch a kill interrupted, then tear down what is due.
+    async fn resume_switch(
+        &self,
+        app: &spec::KubeApp,
+        color: Color,
+        mut out: DeployOutcome,
+    ) -> Result<DeployOutcome, StepError> {
+        out.done.push(format!(
+            "resume: traffic is split; finishing the switch to {color}"
+        ));
+        out.color = Some(color);
+        // switch-traffic itself refuses a cluster that is not verified.
+        self.switch(color, "", &mut out).await?;
+        self.teardown_idle(app, color, &mut out).await?;
+        Ok(out)
+    }
+
+    /// Tear down the color that does not serve, when its guards allow it now.
+    async fn teardown_idle(
+        &self,
+        app: &spec::KubeApp,
+        serving: Color,
+        out: &mut DeployOutcome,
+    ) -> Result<(), StepError> {
+        let idle = serving.other();
+        let sdk = self.args.aws.sdk_config(&app.cluster.region).await;
+        let eks_client = aws_sdk_eks::Client::new(&sdk);
+        let r53 = aws_sdk_route53::Client::new(&sdk);
+        let state = live::read(&eks_client, Some(&r53), app, false)
+            .await
+            .map_err(StepError::failed)?;
+        if state.cluster(idle).is_none() {
+            return Ok(());
+        }
+        if self.args.keep_old {
+            out.teardown_later = Some("--keep-old".into());
+            return Ok(());
+        }
+        if let Err(why) = super::teardown::check_guards(app, idle, &state, SystemTime::now()) {
+            out.teardown_later = Some(why);
+            return Ok(());
+        }
+        let mut teardown: super::teardown::Args = step_args(&[
+            &self.args.app,
+            "--color",
+            idle.as_str(),
+            "--poll-interval",
+            &self.args.poll_interval,
+        ])?;
+        teardown.aws = self.args.aws.clone();
+        teardown.ledger = self.ledger.clone();
+        teardown.kube_endpoint = self.args.kube_endpoint.clone();
+        let gone = recorded(
+            Phase::Teardown,
+            &self.args.app,
+            &self.ledger,
+            super::teardown::run(&teardown),
+            super::teardown::report,
+        )
+        .await?;
+        out.done.push(format!("teardown: {} deleted", gone.cluster));
+        Ok(())
+    }
+}
+
+pub fn publish(o: &DeployOutcome, output: Output) -> std::io::Result<()> {
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(o).unwrap_or_default()),
+        Output::Text => {
+            for line in &o.done {
+                println!("{line}");
+            }
+            if let Some(why) = &o.teardown_later {
+                println!("teardown later: {why}");
+            }
+            println!("deployed {} ({})", o.app, o.image);
+        }
+    }
+    crate::github::actions::set_output("image", &o.image)?;
+    crate::github::actions::set_output("strategy", &o.strategy)
+}
+
+pub fn execute(args: Args) -> u8 {
+    super::block_on("deploy", run(&args), |o| {
+        super::finish("deploy", publish(&o, args.output))
+    })
+}
