@@ -185,6 +185,7 @@ fn help_texts() {
         "prune-deployments",
         "deploy",
         "rollback",
+        "iam-policy",
         "token",
         "kubeconfig",
     ] {

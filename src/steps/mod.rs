@@ -7,6 +7,7 @@ pub mod create_cluster;
 pub mod deploy;
 pub mod hash;
 pub mod history;
+pub mod iam_policy;
 pub mod kubeconfig;
 pub mod plan;
 pub mod rollback;

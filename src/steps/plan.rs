@@ -27,6 +27,8 @@ pub struct Recorded {
     pub rollback_of: Option<u64>,
     pub deployment: Option<u64>,
     pub environment: String,
+    /// Seconds from the end of the switch to the teardown: the DNS TTL and the bake.
+    pub bake_seconds: u64,
 }
 
 pub async fn run(args: &PlanArgs) -> Result<Recorded, StepError> {
@@ -90,6 +92,8 @@ pub async fn run(args: &PlanArgs) -> Result<Recorded, StepError> {
         rollback_of: args.rollback_of.as_ref().map(|(id, _)| *id),
         deployment: None,
         environment: args.environment.name(&app.name),
+        bake_seconds: app.dns.as_ref().map_or(0, |d| u64::from(d.ttl))
+            + crate::spec::units::parse_duration(&app.deploy.bake).map_or(0, |d| d.as_secs()),
         plan: p,
     };
     if let Some(ledger) = ledger.as_mut() {
@@ -244,6 +248,7 @@ fn publish(r: &Recorded, format: Format) -> std::io::Result<()> {
         &p.image.in_registry.unwrap_or(false).to_string(),
     )?;
     actions::set_output("environment", &r.environment)?;
+    actions::set_output("bake-seconds", &r.bake_seconds.to_string())?;
     actions::set_output(
         "deployment-id",
         &r.deployment.map(|d| d.to_string()).unwrap_or_default(),
