@@ -340,21 +340,8 @@ impl Ledger {
 
     /// The newest deployment of `environment` whose latest status is success.
     pub async fn active_deployment(&self, environment: &str) -> Result<Option<u64>, GitHubError> {
-        let mut listed = self.gh.deployments(environment).await?;
-        listed.sort_by(|a, b| {
-            b["created_at"]
-                .as_str()
-                .cmp(&a["created_at"].as_str())
-                .then(b["id"].as_u64().cmp(&a["id"].as_u64()))
-        });
-        for d in listed {
-            let id = d["id"].as_u64().unwrap_or_default();
-            let statuses = self.gh.statuses(id).await?;
-            if statuses.first().and_then(|s| s["state"].as_str()) == Some("success") {
-                return Ok(Some(id));
-            }
-        }
-        Ok(None)
+        let history = self.gh.history(environment).await?;
+        Ok(history.iter().find(|e| e.state == "success").map(|e| e.id))
     }
 
     /// The pull requests of this run: the event's, else those the commit belongs to (a push

@@ -37,6 +37,16 @@ pub enum GitHubError {
     Unreachable { api: String, source: reqwest::Error },
 }
 
+/// One deployment as history shows it: its latest status and what it deployed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    pub id: u64,
+    pub created_at: String,
+    pub sha: String,
+    pub state: String,
+    pub payload: Value,
+}
+
 /// A client for one repository.
 pub struct GitHub {
     http: reqwest::Client,
@@ -332,6 +342,29 @@ impl GitHub {
             "reading the deployment",
         )
         .await
+    }
+
+    /// An environment's deployments with their latest state, newest first (whatever order the
+    /// API used).
+    pub async fn history(&self, environment: &str) -> Result<Vec<Entry>, GitHubError> {
+        let mut out = Vec::new();
+        for d in self.deployments(environment).await? {
+            let id = d["id"].as_u64().unwrap_or_default();
+            let statuses = self.statuses(id).await?;
+            out.push(Entry {
+                id,
+                created_at: d["created_at"].as_str().unwrap_or_default().to_string(),
+                sha: d["sha"].as_str().unwrap_or_default().to_string(),
+                state: statuses
+                    .first()
+                    .and_then(|s| s["state"].as_str())
+                    .unwrap_or("pending")
+                    .to_string(),
+                payload: d["payload"].clone(),
+            });
+        }
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(out)
     }
 
     /// A deployment's statuses, newest first.

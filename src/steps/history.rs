@@ -1,11 +1,9 @@
 //! `paved history <app>`: the app's deployments from GitHub's Deployments API, newest first, with
 //! what each one deployed and its latest status; `paved prune-deployments` clears the old ones.
 
-use serde::Serialize;
-use serde_json::Value;
-
 use crate::github::context::Context;
 use crate::github::ledger::EnvironmentArgs;
+pub use crate::github::rest::Entry;
 use crate::github::rest::GitHub;
 use crate::plan::table;
 use crate::spec;
@@ -36,41 +34,9 @@ pub struct PruneArgs {
     pub keep: usize,
 }
 
-/// One deployment as history shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Entry {
-    pub id: u64,
-    pub created_at: String,
-    pub sha: String,
-    pub state: String,
-    pub payload: Value,
-}
-
 /// The environment's deployments with their latest state, newest first.
 pub async fn entries(gh: &GitHub, environment: &str) -> Result<Vec<Entry>, StepError> {
-    let mut out = Vec::new();
-    for d in gh
-        .deployments(environment)
-        .await
-        .map_err(StepError::failed)?
-    {
-        let id = d["id"].as_u64().unwrap_or_default();
-        let statuses = gh.statuses(id).await.map_err(StepError::failed)?;
-        out.push(Entry {
-            id,
-            created_at: d["created_at"].as_str().unwrap_or_default().to_string(),
-            sha: d["sha"].as_str().unwrap_or_default().to_string(),
-            state: statuses
-                .first()
-                .and_then(|s| s["state"].as_str())
-                .unwrap_or("pending")
-                .to_string(),
-            payload: d["payload"].clone(),
-        });
-    }
-    // Newest first, whatever order the API used.
-    out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    Ok(out)
+    gh.history(environment).await.map_err(StepError::failed)
 }
 
 fn environment(app: &str, given: &EnvironmentArgs) -> Result<String, StepError> {
@@ -177,6 +143,7 @@ pub fn execute_prune(args: PruneArgs) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn entry(id: u64, created: &str, state: &str) -> Entry {
         Entry {
