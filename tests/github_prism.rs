@@ -105,7 +105,7 @@ async fn the_ledgers_requests_match_githubs_description() {
         .expect("ledger")
         .settle(std::time::Duration::ZERO);
     // Listing deployments and their statuses, creating one, queueing it.
-    ledger.active_deployment("hello").await.expect("active");
+    ledger.previous("hello").await.expect("active");
     let id = ledger
         .start_deployment("hello", &json!({ "app": "hello" }), "paved rolling")
         .await

@@ -12,67 +12,16 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use paved::aws::eks::tags;
 use paved::plan::Color;
 use support::fake_kube::FakeKube;
+use support::hello::{bin, hello_binary, write_app};
 use support::http_server::App;
 use support::runner_files::parse_outputs;
 use support::{aws::moto_args, bed_service, unique};
-
-/// The workspace's binaries, next to this test's own directory (target/debug).
-fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary");
-    let dir = exe.parent().and_then(Path::parent).expect("target/debug");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build --workspace --bins` (scripts/test does)",
-        path.display()
-    );
-    path
-}
-
-/// The hello app's spec, renamed for this run, with a test zone and no waiting between traffic
-/// steps or before teardown.
-fn write_app(dir: &Path, name: &str, instance: &str) {
-    let spec = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("apps/hello/kubeapp.yaml"),
-    )
-    .expect("hello's spec")
-    .replace("\nname: hello\n", &format!("\nname: {name}\n"))
-    .replace(
-        "dns: { zone: example.com, name: hello.example.com, ttl: 60 }",
-        &format!("dns: {{ zone: {name}.test, name: www.{name}.test, ttl: 0 }}"),
-    )
-    .replace(
-        "instanceTypes: [m7i.large, m6i.large]",
-        &format!("instanceTypes: [{instance}]"),
-    )
-    .replace("hold: 30s", "hold: 0s")
-    .replace("bake: 10m", "bake: 0s")
-    .replace("timeout: 5m", "timeout: 30s");
-    assert!(
-        spec.contains(&format!("www.{name}.test")),
-        "the spec changed shape"
-    );
-    std::fs::write(dir.join("kubeapp.yaml"), spec).expect("spec");
-}
-
-/// hello's binary: the real one when apps/hello/build made it (scripts/test does), which this test
-/// needs under CI.
-fn hello_binary() -> Vec<u8> {
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("apps/hello/dist/hello");
-    match std::fs::read(&built) {
-        Ok(bytes) => bytes,
-        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("apps/hello/dist/hello is missing: scripts/test runs apps/hello/build first")
-        }
-        Err(_) => b"#!/bin/sh\necho stand-in for hello\n".to_vec(),
-    }
-}
 
 struct Pipeline {
     aws: String,

@@ -134,7 +134,7 @@ pub fn exec_credential(token: &EksToken) -> serde_json::Value {
 }
 
 /// Just enough date formatting for RFC 3339 UTC timestamps, without a date crate.
-mod chrono_like {
+pub(crate) mod chrono_like {
     use std::time::{SystemTime, UNIX_EPOCH};
 
     pub struct Rfc3339(pub String);

@@ -4,6 +4,7 @@ pub mod autoscaling;
 pub mod ecr;
 pub mod eks;
 pub mod eks_token;
+pub mod lock;
 pub mod route53;
 pub mod wait;
 

@@ -278,6 +278,16 @@ pub struct Ledger {
     settle: Duration,
 }
 
+/// Deployment states of a run that has not finished.
+const UNFINISHED: &[&str] = &["pending", "queued", "in_progress"];
+
+/// See [`Ledger::previous`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Previous {
+    pub active: Option<u64>,
+    pub unfinished: Vec<u64>,
+}
+
 impl Ledger {
     /// A ledger when GitHub can be written to (a token and a repository) and not switched off.
     pub fn open(app: &str, args: &LedgerArgs) -> Option<Ledger> {
@@ -338,10 +348,35 @@ impl Ledger {
         Ok(id)
     }
 
-    /// The newest deployment of `environment` whose latest status is success.
-    pub async fn active_deployment(&self, environment: &str) -> Result<Option<u64>, GitHubError> {
+    /// How earlier runs left `environment`: the newest deployment whose latest status is
+    /// success, and those never finished (a run killed or cancelled midway).
+    pub async fn previous(&self, environment: &str) -> Result<Previous, GitHubError> {
         let history = self.gh.history(environment).await?;
-        Ok(history.iter().find(|e| e.state == "success").map(|e| e.id))
+        Ok(Previous {
+            active: history.iter().find(|e| e.state == "success").map(|e| e.id),
+            unfinished: history
+                .iter()
+                .filter(|e| UNFINISHED.contains(&e.state.as_str()))
+                .map(|e| e.id)
+                .collect(),
+        })
+    }
+
+    /// Close deployments an interrupted run left open, so the Deployments tab shows no deploy
+    /// in progress that is not. Only called once this run holds the app (its deploy lock, or
+    /// the workflow's concurrency group), so an open one cannot be running. Failures are
+    /// warnings: the history stays readable either way.
+    pub async fn close_unfinished(&self, unfinished: &[u64], superseded_by: u64) {
+        for id in unfinished {
+            let description = format!("interrupted; superseded by deployment {superseded_by}");
+            if let Err(e) = self
+                .gh
+                .create_status(*id, "error", &description, None, None)
+                .await
+            {
+                actions::warning(&format!("could not close deployment {id}: {e}"));
+            }
+        }
     }
 
     /// The pull requests of this run: the event's, else those the commit belongs to (a push

@@ -14,7 +14,7 @@ use clap::Parser;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::AwsArgs;
+use crate::aws::{AwsArgs, lock};
 use crate::cli::PlanArgs;
 use crate::github::ledger::{EnvironmentArgs, Ledger, LedgerArgs, Outcome, Phase, Report};
 use crate::plan::{Color, Decision, Format, Live, live};
@@ -69,9 +69,18 @@ pub struct Args {
     /// Send the HTTP checks here instead of the load balancer (a port-forward to a local cluster)
     #[arg(long)]
     pub check_url: Option<String>,
-    /// Reach the EKS API servers here instead of their endpoints (a tunnel, a proxy)
+    /// Reach the EKS API servers here instead of their endpoints (a tunnel, a proxy): a URL
+    /// for both colors, or `<color>=<url>`, repeated
     #[arg(long, hide = true)]
-    pub kube_endpoint: Option<String>,
+    pub kube_endpoint: Vec<String>,
+    /// Take over the app's deploy lock even though its holder may still run (after a runner
+    /// was lost; a lock of a killed process on this machine, or an expired one, is taken over
+    /// without it)
+    #[arg(long)]
+    pub break_lock: bool,
+    /// How long the deploy lock holds before others may take it over
+    #[arg(long, default_value = "3h", value_parser = crate::spec::units::parse_duration)]
+    pub lock_ttl: std::time::Duration,
     /// Time between polls of EKS and Route53
     #[arg(long, default_value = "15s", hide = true)]
     pub poll_interval: String,
@@ -176,8 +185,31 @@ async fn to_local(args: &Args) -> Result<DeployOutcome, StepError> {
 }
 
 async fn to_aws(args: &Args) -> Result<DeployOutcome, StepError> {
-    let loaded = spec::load(&args.app)?;
-    let app = loaded.spec.clone();
+    let app = spec::load(&args.app)?.spec;
+    let sdk = args.aws.sdk_config(&app.cluster.region).await;
+    let ecr_client = aws_sdk_ecr::Client::new(&sdk);
+    let what = match std::env::var("GITHUB_RUN_ID") {
+        Ok(run) => format!("deploy of {} by GitHub run {run}", app.name),
+        Err(_) => format!("deploy of {}", app.name),
+    };
+    let held = lock::acquire(
+        &ecr_client,
+        &crate::plan::repository(&app),
+        &what,
+        args.lock_ttl,
+        args.break_lock,
+    )
+    .await
+    .map_err(StepError::failed)?;
+    let deployed = locked(args, &app).await;
+    if let Err(why) = held.release().await {
+        eprintln!("paved: warning: {why}");
+    }
+    deployed
+}
+
+/// The deploy, while this process holds the app's lock.
+async fn locked(args: &Args, app: &spec::KubeApp) -> Result<DeployOutcome, StepError> {
     let recording = Ledger::open(&app.name, &args.ledger).is_some();
     let plan_args = PlanArgs {
         app: args.app.clone(),
@@ -211,7 +243,7 @@ async fn to_aws(args: &Args) -> Result<DeployOutcome, StepError> {
         Decision::Rolling { color, .. } | Decision::BlueGreen { color, .. } => *color,
         Decision::Refused { reason } => {
             return match split_towards_verified(&planned.plan.live) {
-                Some(color) => steps.resume_switch(&app, color, out).await,
+                Some(color) => steps.resume_switch(app, color, out).await,
                 None => Err(StepError::Failed(format!("the plan refuses: {reason}"))),
             };
         }
@@ -284,7 +316,7 @@ async fn to_aws(args: &Args) -> Result<DeployOutcome, StepError> {
     if app.dns.is_some() && (blue_green || weight_of(&planned.plan.live, color) != Some(100)) {
         steps.switch(color, &image, &mut out).await?;
     }
-    steps.teardown_idle(&app, color, &mut out).await?;
+    steps.teardown_idle(app, color, &mut out).await?;
     Ok(out)
 }
 
@@ -328,12 +360,31 @@ impl Steps<'_> {
         build.registry = self.args.registry.clone();
     }
 
-    fn cluster_argv<'b>(&'b self, color: &'b str, image: &'b str) -> Vec<&'b str> {
-        let mut argv = vec![self.args.app.as_str(), "--color", color, "--image", image];
-        if let Some(endpoint) = &self.args.kube_endpoint {
-            argv.extend(["--kube-endpoint", endpoint.as_str()]);
+    fn cluster_argv<'b>(&'b self, color: Color, image: &'b str) -> Vec<&'b str> {
+        let mut argv = vec![
+            self.args.app.as_str(),
+            "--color",
+            color.as_str(),
+            "--image",
+            image,
+        ];
+        if let Some(endpoint) = self.kube_endpoint(color) {
+            argv.extend(["--kube-endpoint", endpoint]);
         }
         argv
+    }
+
+    /// The `--kube-endpoint` for one color: its own `<color>=<url>`, else a bare URL.
+    fn kube_endpoint(&self, color: Color) -> Option<&str> {
+        let own = format!("{color}=");
+        let all = &self.args.kube_endpoint;
+        all.iter()
+            .find_map(|e| e.strip_prefix(own.as_str()))
+            .or_else(|| {
+                all.iter()
+                    .find(|e| !e.starts_with("blue=") && !e.starts_with("green="))
+                    .map(String::as_str)
+            })
     }
 
     async fn apply_and_verify(
@@ -342,7 +393,7 @@ impl Steps<'_> {
         image: &str,
         out: &mut DeployOutcome,
     ) -> Result<(), StepError> {
-        let argv = self.cluster_argv(color.as_str(), image);
+        let argv = self.cluster_argv(color, image);
         let mut apply: super::apply_specs::Args = step_args(&argv)?;
         apply.aws = self.args.aws.clone();
         apply.ledger = self.ledger.clone();
@@ -471,7 +522,7 @@ impl Steps<'_> {
         ])?;
         teardown.aws = self.args.aws.clone();
         teardown.ledger = self.ledger.clone();
-        teardown.kube_endpoint = self.args.kube_endpoint.clone();
+        teardown.kube_endpoint = self.kube_endpoint(idle).map(String::from);
         let gone = recorded(
             Phase::Teardown,
             &self.args.app,

@@ -14,6 +14,8 @@ pub enum PolicyStep {
     Verify,
     SwitchTraffic,
     Teardown,
+    /// What `paved deploy` calls beyond the steps: its lock in the app's ECR repository.
+    Deploy,
 }
 
 const READ_STATE: &[&str] = &[
@@ -26,7 +28,7 @@ const READ_STATE: &[&str] = &[
 ];
 
 impl PolicyStep {
-    pub fn all() -> [PolicyStep; 7] {
+    pub fn all() -> [PolicyStep; 8] {
         [
             PolicyStep::Plan,
             PolicyStep::BuildImage,
@@ -35,6 +37,7 @@ impl PolicyStep {
             PolicyStep::Verify,
             PolicyStep::SwitchTraffic,
             PolicyStep::Teardown,
+            PolicyStep::Deploy,
         ]
     }
 
@@ -47,6 +50,7 @@ impl PolicyStep {
             PolicyStep::Verify => "PavedVerify",
             PolicyStep::SwitchTraffic => "PavedSwitchTraffic",
             PolicyStep::Teardown => "PavedTeardown",
+            PolicyStep::Deploy => "PavedDeployLock",
         }
     }
 
@@ -88,6 +92,14 @@ impl PolicyStep {
                 "eks:DeleteCluster",
                 "route53:ChangeResourceRecordSets",
                 "route53:GetChange",
+            ],
+            PolicyStep::Deploy => &[
+                "ecr:DescribeRepositories",
+                "ecr:CreateRepository",
+                "ecr:TagResource",
+                "ecr:PutImage",
+                "ecr:BatchGetImage",
+                "ecr:BatchDeleteImage",
             ],
         };
         let mut actions: Vec<&str> = READ_STATE.iter().chain(own).copied().collect();

@@ -118,7 +118,7 @@ async fn record(
     if let (true, Some(color)) = (open_deployment, deployable) {
         // Nothing has changed yet, so a deployment GitHub refuses stops the deploy here.
         let previous = ledger
-            .active_deployment(&out.environment)
+            .previous(&out.environment)
             .await
             .map_err(|e| StepError::Failed(format!("cannot read the deployments: {e}")))?;
         let mut payload = ledger::payload(
@@ -130,7 +130,7 @@ async fn record(
             &out.content_hash,
             &p.cluster.cluster_hash,
             p.decision.label(),
-            previous,
+            previous.active,
         );
         if let Some(undone) = out.rollback_of {
             payload["rollback_of"] = serde_json::json!(undone);
@@ -140,6 +140,7 @@ async fn record(
             .await
             .map_err(|e| StepError::Failed(format!("cannot create the deployment: {e}")))?;
         tracing::info!("GitHub deployment {id} in environment {}", out.environment);
+        ledger.close_unfinished(&previous.unfinished, id).await;
         out.deployment = Some(id);
     }
     let report = if deployable.is_none() {

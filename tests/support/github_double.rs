@@ -136,7 +136,7 @@ impl GitHubDouble {
         let id = st.next;
         match (method, segs.as_slice()) {
             ("POST", ["repos", _, _, "deployments"]) => {
-                let d = json!({ "id": id, "sha": body["ref"], "environment": body["environment"], "payload": body["payload"], "created_at": format!("2026-11-22T00:00:{:02}Z", id) });
+                let d = json!({ "id": id, "sha": body["ref"], "environment": body["environment"], "payload": body["payload"], "created_at": format!("2026-11-22T{:02}:{:02}:{:02}Z", id / 3600, id / 60 % 60, id % 60) });
                 st.deployments.push(d.clone());
                 (201, d)
             }

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod fake_kube;
 pub mod fake_registry;
 pub mod github_double;
+pub mod hello;
 pub mod http;
 pub mod http_server;
 pub mod runner_files;
