@@ -71,6 +71,8 @@ pub enum Command {
     History(crate::steps::history::HistoryArgs),
     /// Mark old GitHub deployments inactive and delete them, never the active one
     PruneDeployments(crate::steps::history::PruneArgs),
+    /// The fleet in one table: live color and weights, clusters, image, drift, pending teardown, last deployment
+    Status(crate::steps::status::Args),
     /// Print the IAM policy the workflow's role needs: the AWS actions of each step
     IamPolicy(crate::steps::iam_policy::Args),
     /// Print an ExecCredential with an EKS token (kubectl's exec plugin)
@@ -157,6 +159,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Deploy(args) => crate::steps::deploy::execute(args),
         Command::IamPolicy(args) => crate::steps::iam_policy::execute(args),
+        Command::Status(args) => crate::steps::status::execute(args),
         Command::Rollback(args) => crate::steps::rollback::execute(args),
         Command::Plan(args) if args.live => crate::steps::plan::execute_live(args),
         Command::Plan(args) => with_app(&args.app, |loaded| {

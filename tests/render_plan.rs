@@ -186,6 +186,7 @@ fn help_texts() {
         "deploy",
         "rollback",
         "iam-policy",
+        "status",
         "token",
         "kubeconfig",
     ] {

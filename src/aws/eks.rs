@@ -30,6 +30,8 @@ pub mod tags {
     pub const VERIFIED: &str = "paved.dev/verified";
     /// The load balancer hostname verify found, which the DNS records point at.
     pub const LB_HOSTNAME: &str = "paved.dev/lb-hostname";
+    /// The objects hash (`paved::hash::objects_hash`) of the spec apply-specs last applied.
+    pub const OBJECTS_HASH: &str = "paved.dev/objects-hash";
 }
 
 /// Errors from EKS.
@@ -68,6 +70,17 @@ pub async fn describe_cluster(client: &Client, name: &str) -> Result<Option<Clus
             &e,
         ))),
     }
+}
+
+/// The names of every cluster in the region.
+pub async fn list_clusters(client: &Client) -> Result<Vec<String>, EksError> {
+    let mut names = Vec::new();
+    let mut pages = client.list_clusters().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| EksError::Api(describe_error("list clusters", &e)))?;
+        names.extend(page.clusters().iter().cloned());
+    }
+    Ok(names)
 }
 
 /// The app's clusters that exist, by color.

@@ -1,6 +1,7 @@
 //! The one place an AWS `SdkConfig` is built, and paved's use of each AWS service.
 
 pub mod autoscaling;
+pub mod calls;
 pub mod ecr;
 pub mod eks;
 pub mod eks_token;
@@ -71,6 +72,10 @@ where
             let msg = inner.message().unwrap_or("no message");
             format!("{what}: {code}: {msg}")
         }
+        // The SDK loads credentials while dispatching; their absence is the common case.
+        SdkError::DispatchFailure(e) if format!("{e:?}").contains("ProviderError") => format!(
+            "{what}: no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or assume a role (aws-actions/configure-aws-credentials in a workflow)"
+        ),
         SdkError::DispatchFailure(e) => format!("{what}: could not reach AWS: {e:?}"),
         SdkError::TimeoutError(_) => format!("{what}: AWS did not answer in time"),
         other => format!("{what}: {other}"),

@@ -139,10 +139,8 @@ pub async fn read_state(
     zone_id: &str,
     name: &str,
 ) -> Result<DnsState, Route53Error> {
-    let wanted = fqdn(name);
-    let owner_name = owner_record_name(name);
-    let mut state = DnsState::default();
-    for start in [wanted.clone(), owner_name.clone()] {
+    let mut listed = Vec::new();
+    for start in [fqdn(name), owner_record_name(name)] {
         let out = client
             .list_resource_record_sets()
             .hosted_zone_id(zone_id)
@@ -153,33 +151,106 @@ pub async fn read_state(
             .map_err(|e| {
                 Route53Error::Api(describe_error(&format!("read records of {start}"), &e))
             })?;
-        for r in out.resource_record_sets() {
-            let rname = fqdn(r.name());
-            if rname == owner_name && start == owner_name && r.r#type() == &RrType::Txt {
-                state.owner_app = r.resource_records().iter().find_map(|v| {
-                    v.value()
-                        .trim_matches('"')
-                        .strip_prefix("paved app=")
-                        .map(String::from)
-                });
-                state.owner = Some(r.clone());
-            } else if rname == wanted && start == wanted {
-                match r.set_identifier().and_then(|s| s.parse::<Color>().ok()) {
-                    Some(color) if r.weight().is_some() => state.records.push(WeightedRecord {
-                        color,
-                        weight: r.weight().unwrap_or(0),
-                        record: r.clone(),
-                    }),
-                    _ => state.foreign.push(format!(
-                        "{} {}",
-                        r.r#type().as_str(),
-                        r.set_identifier().unwrap_or("(simple)")
-                    )),
-                }
+        listed.extend(out.resource_record_sets().iter().cloned());
+    }
+    Ok(classify(&listed, name))
+}
+
+/// Sort the records read from a zone into `name`'s state (records elsewhere in the list, and a
+/// record listed twice, are left out).
+pub fn classify(listed: &[ResourceRecordSet], name: &str) -> DnsState {
+    let wanted = fqdn(name);
+    let owner_name = owner_record_name(name);
+    let mut state = DnsState::default();
+    let mut seen = std::collections::HashSet::new();
+    for r in listed {
+        let rname = fqdn(r.name());
+        if !seen.insert((
+            rname.clone(),
+            r.r#type().clone(),
+            r.set_identifier().map(String::from),
+        )) {
+            continue;
+        }
+        if rname == owner_name && r.r#type() == &RrType::Txt {
+            state.owner_app = r.resource_records().iter().find_map(|v| {
+                v.value()
+                    .trim_matches('"')
+                    .strip_prefix("paved app=")
+                    .map(String::from)
+            });
+            state.owner = Some(r.clone());
+        } else if rname == wanted {
+            match r.set_identifier().and_then(|s| s.parse::<Color>().ok()) {
+                Some(color) if r.weight().is_some() => state.records.push(WeightedRecord {
+                    color,
+                    weight: r.weight().unwrap_or(0),
+                    record: r.clone(),
+                }),
+                _ => state.foreign.push(format!(
+                    "{} {}",
+                    r.r#type().as_str(),
+                    r.set_identifier().unwrap_or("(simple)")
+                )),
             }
         }
     }
-    Ok(state)
+    state
+}
+
+/// Every hosted zone of the account: name (with the final dot) to id.
+pub async fn zones(client: &Client) -> Result<Vec<(String, String)>, Route53Error> {
+    let mut out = Vec::new();
+    let mut pages = client.list_hosted_zones().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Route53Error::Api(describe_error("list hosted zones", &e)))?;
+        out.extend(page.hosted_zones().iter().map(|z| {
+            (
+                fqdn(z.name()),
+                z.id().trim_start_matches("/hostedzone/").to_string(),
+            )
+        }));
+    }
+    Ok(out)
+}
+
+/// Every record of a zone (for reading many apps' records in a few calls).
+pub async fn zone_records(
+    client: &Client,
+    zone_id: &str,
+) -> Result<Vec<ResourceRecordSet>, Route53Error> {
+    let mut out = Vec::new();
+    let mut start: Option<(String, RrType, Option<String>)> = None;
+    loop {
+        let mut req = client.list_resource_record_sets().hosted_zone_id(zone_id);
+        if let Some((name, kind, id)) = &start {
+            req = req
+                .start_record_name(name)
+                .start_record_type(kind.clone())
+                .set_start_record_identifier(id.clone());
+        }
+        let page = req.send().await.map_err(|e| {
+            Route53Error::Api(describe_error(
+                &format!("read the records of zone {zone_id}"),
+                &e,
+            ))
+        })?;
+        out.extend(page.resource_record_sets().iter().cloned());
+        match (
+            page.is_truncated(),
+            page.next_record_name(),
+            page.next_record_type(),
+        ) {
+            (true, Some(name), Some(kind)) => {
+                start = Some((
+                    name.to_string(),
+                    kind.clone(),
+                    page.next_record_identifier().map(String::from),
+                ));
+            }
+            _ => return Ok(out),
+        }
+    }
 }
 
 /// A weighted CNAME of one color.

@@ -349,22 +349,47 @@ impl GitHub {
     pub async fn history(&self, environment: &str) -> Result<Vec<Entry>, GitHubError> {
         let mut out = Vec::new();
         for d in self.deployments(environment).await? {
-            let id = d["id"].as_u64().unwrap_or_default();
-            let statuses = self.statuses(id).await?;
-            out.push(Entry {
-                id,
-                created_at: d["created_at"].as_str().unwrap_or_default().to_string(),
-                sha: d["sha"].as_str().unwrap_or_default().to_string(),
-                state: statuses
-                    .first()
-                    .and_then(|s| s["state"].as_str())
-                    .unwrap_or("pending")
-                    .to_string(),
-                payload: d["payload"].clone(),
-            });
+            out.push(self.entry(&d).await?);
         }
         out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(out)
+    }
+
+    /// The environment's newest deployment with its latest state (GitHub lists newest first),
+    /// in two requests whatever the history's length.
+    pub async fn latest(&self, environment: &str) -> Result<Option<Entry>, GitHubError> {
+        let listed = self
+            .call(
+                Method::GET,
+                &format!(
+                    "/repos/{}/deployments?environment={environment}&per_page=1",
+                    self.repo
+                ),
+                None,
+                "reading the latest deployment",
+            )
+            .await?;
+        match listed.as_array().and_then(|a| a.first()) {
+            Some(d) => Ok(Some(self.entry(d).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A listed deployment with the state of its latest status.
+    async fn entry(&self, d: &Value) -> Result<Entry, GitHubError> {
+        let id = d["id"].as_u64().unwrap_or_default();
+        let statuses = self.statuses(id).await?;
+        Ok(Entry {
+            id,
+            created_at: d["created_at"].as_str().unwrap_or_default().to_string(),
+            sha: d["sha"].as_str().unwrap_or_default().to_string(),
+            state: statuses
+                .first()
+                .and_then(|s| s["state"].as_str())
+                .unwrap_or("pending")
+                .to_string(),
+            payload: d["payload"].clone(),
+        })
     }
 
     /// A deployment's statuses, newest first.

@@ -147,6 +147,20 @@ pub fn cluster_hash(app: &KubeApp) -> String {
     hash_identity(&cluster_identity(app))
 }
 
+/// SHA-256 (hex) of the app's objects as the spec renders them, with a placeholder image (the
+/// image is compared on its own, by digest): apply-specs tags the cluster with it, so `paved
+/// status` can tell a spec changed since the last apply without reaching the cluster.
+pub fn objects_hash(app: &KubeApp) -> String {
+    let objects = crate::render::render(
+        app,
+        &crate::render::RenderOptions {
+            image: "paved.invalid/image:any".into(),
+        },
+    );
+    let value = serde_json::to_value(&objects).unwrap_or_default();
+    hash_identity(&value)
+}
+
 /// The hash of an identity; identities are compared through it.
 pub fn hash_identity(identity: &Value) -> String {
     hex::encode(Sha256::digest(canonical_json(identity).as_bytes()))

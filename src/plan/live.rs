@@ -54,33 +54,46 @@ pub async fn read(
         (Some(dns), Some(client)) => route53::weights(client, &dns.zone, &dns.name).await?,
         _ => Vec::new(),
     };
-    let mut live_clusters = Vec::new();
-    for (color, cluster) in &clusters {
-        let identity = if explain {
+    let mut identities = Vec::new();
+    if explain {
+        for (_, cluster) in &clusters {
             let ngs =
                 eks::describe_nodegroups(eks_client, cluster.name().unwrap_or_default()).await?;
-            Some(eks::live_identity(cluster, &ngs))
-        } else {
-            None
-        };
-        live_clusters.push(LiveCluster {
-            color: *color,
-            cluster_hash: cluster
-                .tags()
-                .and_then(|t| t.get(tags::CLUSTER_HASH))
-                .cloned(),
-            identity,
-            weight: records
-                .iter()
-                .find(|r| r.color == *color)
-                .map(|r| u32::try_from(r.weight.max(0)).unwrap_or(u32::MAX)),
-        });
+            identities.push(eks::live_identity(cluster, &ngs));
+        }
     }
-    Ok(LiveApp {
-        clusters,
-        records,
-        live: Live::Known {
-            clusters: live_clusters,
-        },
-    })
+    Ok(LiveApp::assemble(clusters, records, identities))
+}
+
+impl LiveApp {
+    /// The state from what was read; `identities` (one per cluster, in order) when described.
+    pub fn assemble(
+        clusters: Vec<(Color, Cluster)>,
+        records: Vec<WeightedRecord>,
+        identities: Vec<serde_json::Value>,
+    ) -> LiveApp {
+        let mut identities = identities.into_iter();
+        let live_clusters = clusters
+            .iter()
+            .map(|(color, cluster)| LiveCluster {
+                color: *color,
+                cluster_hash: cluster
+                    .tags()
+                    .and_then(|t| t.get(tags::CLUSTER_HASH))
+                    .cloned(),
+                identity: identities.next(),
+                weight: records
+                    .iter()
+                    .find(|r| r.color == *color)
+                    .map(|r| u32::try_from(r.weight.max(0)).unwrap_or(u32::MAX)),
+            })
+            .collect();
+        LiveApp {
+            clusters,
+            records,
+            live: Live::Known {
+                clusters: live_clusters,
+            },
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! kubeconfig context), in order, with the image built for this deploy, pruning what the app no
 //! longer declares; `--diff` shows what would change and writes nothing.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use aws_sdk_eks::types::Cluster;
@@ -11,6 +12,7 @@ use crate::aws::AwsArgs;
 use crate::aws::eks::{self, tags};
 use crate::github::actions;
 use crate::github::ledger::{LedgerArgs, Outcome, Phase, Report};
+use crate::hash::objects_hash;
 use crate::kube::apply::{Action, Applied, apply_all};
 use crate::plan::{Color, cluster_name, table};
 use crate::render::{RenderOptions, render};
@@ -173,6 +175,12 @@ pub async fn run(args: &Args) -> Result<ApplyOutcome, StepError> {
     let results = apply_all(&conn.client, &app.name, &objects, args.diff)
         .await
         .map_err(StepError::failed)?;
+    if let (Some((eks_client, cluster)), false) = (&conn.eks, args.diff) {
+        let applied = HashMap::from([(tags::OBJECTS_HASH.to_string(), objects_hash(app))]);
+        eks::tag_cluster(eks_client, cluster, applied)
+            .await
+            .map_err(StepError::failed)?;
+    }
     Ok(ApplyOutcome {
         cluster: conn.name,
         dry_run: args.diff,

@@ -243,7 +243,15 @@ async fn locked(args: &Args, app: &spec::KubeApp) -> Result<DeployOutcome, StepE
         Decision::Rolling { color, .. } | Decision::BlueGreen { color, .. } => *color,
         Decision::Refused { reason } => {
             return match split_towards_verified(&planned.plan.live) {
-                Some(color) => steps.resume_switch(app, color, out).await,
+                Some(color) => {
+                    // The killed run's deployment is the one this finishes.
+                    let steps = Steps {
+                        args,
+                        ledger: resumed_deployment(app, args, &planned.environment).await,
+                    };
+                    out.deployment = steps.ledger.deployment_id;
+                    steps.resume_switch(app, color, &planned.image, out).await
+                }
                 None => Err(StepError::Failed(format!("the plan refuses: {reason}"))),
             };
         }
@@ -318,6 +326,30 @@ async fn locked(args: &Args, app: &spec::KubeApp) -> Result<DeployOutcome, StepE
     }
     steps.teardown_idle(app, color, &mut out).await?;
     Ok(out)
+}
+
+/// The ledger of a resumed deploy: the newest deployment an interrupted run left open (the
+/// others it left are closed as superseded by it).
+async fn resumed_deployment(app: &spec::KubeApp, args: &Args, environment: &str) -> LedgerArgs {
+    let mut ledger = LedgerArgs {
+        deployment_id: None,
+        no_ledger: args.ledger.no_ledger,
+    };
+    let Some(l) = Ledger::open(&app.name, &args.ledger) else {
+        return ledger;
+    };
+    match l.previous(environment).await {
+        Ok(previous) => {
+            if let Some((newest, older)) = previous.unfinished.split_first() {
+                l.close_unfinished(older, *newest).await;
+                ledger.deployment_id = Some(*newest);
+            }
+        }
+        Err(e) => {
+            crate::github::actions::warning(&format!("cannot read the deployments to resume: {e}"))
+        }
+    }
+    ledger
 }
 
 fn weight_of(live: &Live, color: Color) -> Option<u32> {
@@ -432,12 +464,13 @@ impl Steps<'_> {
         Ok(())
     }
 
+    /// Move the traffic to `color`; returns the digest its verified mark names.
     async fn switch(
         &self,
         color: Color,
         image: &str,
         out: &mut DeployOutcome,
-    ) -> Result<(), StepError> {
+    ) -> Result<Option<String>, StepError> {
         let mut argv = vec![
             self.args.app.as_str(),
             "--to",
@@ -468,7 +501,7 @@ impl Steps<'_> {
             .map(|(c, w)| format!("{c} {w}"))
             .collect();
         out.done.push(format!("traffic: {}", weights.join(", ")));
-        Ok(())
+        Ok(moved.verified)
     }
 
     /// Finish a switch a kill interrupted, then tear down what is due.
@@ -476,6 +509,7 @@ impl Steps<'_> {
         &self,
         app: &spec::KubeApp,
         color: Color,
+        planned_image: &str,
         mut out: DeployOutcome,
     ) -> Result<DeployOutcome, StepError> {
         out.done.push(format!(
@@ -483,7 +517,16 @@ impl Steps<'_> {
         ));
         out.color = Some(color);
         // switch-traffic itself refuses a cluster that is not verified.
-        self.switch(color, "", &mut out).await?;
+        let verified = self.switch(color, "", &mut out).await?;
+        // The image is the one the killed run verified there: the repository of the plan's
+        // image at the digest of the mark.
+        let repository = planned_image
+            .rsplit_once(':')
+            .filter(|(_, tag)| !tag.contains('/'))
+            .map_or(planned_image, |(repo, _)| repo);
+        out.image = verified
+            .map(|digest| format!("{repository}@{digest}"))
+            .unwrap_or_default();
         self.teardown_idle(app, color, &mut out).await?;
         Ok(out)
     }
@@ -502,7 +545,8 @@ impl Steps<'_> {
         let state = live::read(&eks_client, Some(&r53), app, false)
             .await
             .map_err(StepError::failed)?;
-        if state.cluster(idle).is_none() {
+        // A teardown killed after the cluster went leaves its drained record: finish it too.
+        if state.cluster(idle).is_none() && state.weight(idle).is_none() {
             return Ok(());
         }
         if self.args.keep_old {

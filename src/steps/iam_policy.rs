@@ -80,7 +80,7 @@ impl PolicyStep {
                 "autoscaling:DescribeAutoScalingGroups",
                 "autoscaling:CreateOrUpdateTags",
             ],
-            PolicyStep::ApplySpecs => &["eks:UntagResource"],
+            PolicyStep::ApplySpecs => &["eks:UntagResource", "eks:TagResource"],
             PolicyStep::Verify => &["eks:TagResource"],
             PolicyStep::SwitchTraffic => &[
                 "route53:ChangeResourceRecordSets",

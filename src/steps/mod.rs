@@ -11,6 +11,7 @@ pub mod iam_policy;
 pub mod kubeconfig;
 pub mod plan;
 pub mod rollback;
+pub mod status;
 pub mod switch_traffic;
 pub mod teardown;
 pub mod verify;

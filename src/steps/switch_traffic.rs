@@ -70,6 +70,9 @@ pub struct SwitchOutcome {
     /// The app's URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The image digest the target's verified mark names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<String>,
 }
 
 /// The spec's steps still ahead, given the target's current weight.
@@ -377,6 +380,7 @@ pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
         applied,
         weights,
         url: crate::plan::app_url(app, None),
+        verified: cluster_tags.get(tags::VERIFIED).cloned(),
     })
 }
 

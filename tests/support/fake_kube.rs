@@ -27,6 +27,8 @@ struct State {
     /// Object key -> manager -> leaf paths it owns.
     owners: HashMap<String, HashMap<String, BTreeSet<String>>>,
     version: u64,
+    /// The hostname the stand-in controllers give new LoadBalancer Services.
+    lb_hostname: String,
 }
 
 #[derive(Clone)]
@@ -110,16 +112,18 @@ impl FakeKube {
     /// Act as the cluster's controllers for a pipeline run: every Deployment whose generation
     /// has not been observed becomes rolled out, every LoadBalancer Service gets `hostname`.
     pub fn run_controllers(&self, hostname: &str) {
+        self.set_lb_hostname(hostname);
         let fake = self.clone();
-        let hostname = hostname.to_string();
         std::thread::spawn(move || {
             loop {
-                let objects: Vec<(String, Value)> = {
+                let (objects, hostname): (Vec<(String, Value)>, String) = {
                     let st = fake.state.lock().expect("lock");
-                    st.objects
+                    let objects = st
+                        .objects
                         .iter()
                         .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect()
+                        .collect();
+                    (objects, st.lb_hostname.clone())
                 };
                 for (path, o) in objects {
                     let generation = o["metadata"]["generation"].as_u64().unwrap_or(1);
@@ -145,6 +149,11 @@ impl FakeKube {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
         });
+    }
+
+    /// The hostname LoadBalancer Services created from now on get.
+    pub fn set_lb_hostname(&self, hostname: &str) {
+        self.state.lock().expect("lock").lb_hostname = hostname.to_string();
     }
 
     /// Serve `text` at `path` (a pod's log).

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod fake_kube;
 pub mod fake_registry;
+pub mod fault_proxy;
 pub mod github_double;
 pub mod hello;
 pub mod http;

@@ -1,0 +1,764 @@
+//! `paved status [--all | <app>...]`: the fleet in one table, read from AWS (and GitHub when a
+//! token is there), never written.
+//!
+//! The reads are shaped so their number grows with the apps and not with the apps times the
+//! services: clusters are listed once per region and only those that exist are described;
+//! Route53, the tightest API (five requests a second per account), is read a zone at a time, so
+//! sixty apps in one zone cost two calls, paced under its limit; the per-app reads (clusters,
+//! nodegroups, ECR's digest for the content hash, the last deployment) run a few apps at a time.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use aws_sdk_eks::types::{Cluster, Nodegroup};
+use aws_sdk_route53::types::ResourceRecordSet;
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::aws::calls::{CallCounter, Pacer};
+use crate::aws::eks::{self, tags};
+use crate::aws::{AwsArgs, route53};
+use crate::github::context::Context;
+use crate::github::rest::GitHub;
+use crate::hash::{self, short};
+use crate::plan::live::LiveApp;
+use crate::plan::{Color, cluster_name, plan, table};
+use crate::spec::{self, KubeApp, LoadedApp};
+
+use super::{Output, StepError};
+
+/// Show the state of apps.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Apps: kubeapp.yaml files, their directories, or names under apps/
+    #[arg(required_unless_present = "all")]
+    pub apps: Vec<String>,
+    /// Every app under --apps-dir, and the clusters paved made that no spec claims (orphans)
+    #[arg(long, conflicts_with = "apps")]
+    pub all: bool,
+    /// Where --all finds the apps (<dir>/*/kubeapp.yaml)
+    #[arg(long, default_value = "apps")]
+    pub apps_dir: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// A stage: the last deployment is read from the environment <app>/<stage>
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// How many apps are read at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Route53 requests per second (the account-wide limit is five)
+    #[arg(long, default_value_t = 4, hide = true)]
+    pub route53_rate: u32,
+    /// How to print
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+/// The fleet as read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Fleet {
+    pub apps: Vec<AppStatus>,
+    /// Clusters tagged by paved for an app no spec here describes.
+    pub orphans: Vec<Orphan>,
+    /// AWS requests sent (attempts, retries included), by service.
+    pub calls: BTreeMap<String, usize>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AppStatus {
+    pub app: String,
+    pub spec: String,
+    pub region: String,
+    /// The color with the most weight (the only cluster, for an app without DNS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serving: Option<Color>,
+    pub clusters: Vec<ClusterStatus>,
+    pub image: ImageStatus,
+    /// What differs between the spec and what runs, one line each.
+    pub drift: Vec<String>,
+    /// The idle color and when it may go.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_deployment: Option<LastDeployment>,
+    /// What the next deploy would do.
+    pub next: String,
+    /// What could not be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterStatus {
+    pub color: Color,
+    pub name: String,
+    pub status: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
+    pub nodegroups: Vec<NodegroupStatus>,
+    /// The image digest verify marked the cluster with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NodegroupStatus {
+    pub name: String,
+    pub status: String,
+    pub instance_types: Vec<String>,
+    pub min: i32,
+    pub desired: i32,
+    pub max: i32,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImageStatus {
+    /// The content hash of the image inputs in the working tree.
+    pub content_hash: String,
+    /// ECR's digest for that content hash, when it has been built.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desired: Option<String>,
+    /// The digest the serving cluster was verified with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running: Option<String>,
+    /// Whether what runs is what the inputs build (unknown until both are known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matches: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LastDeployment {
+    pub id: u64,
+    pub state: String,
+    pub created_at: String,
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Orphan {
+    pub cluster: String,
+    pub app: String,
+    pub region: String,
+    pub status: String,
+}
+
+/// The clients of one region, each counting its calls.
+struct Region {
+    eks: aws_sdk_eks::Client,
+    ecr: aws_sdk_ecr::Client,
+    clusters: BTreeSet<String>,
+}
+
+struct Counters {
+    eks: CallCounter,
+    ecr: CallCounter,
+    route53: CallCounter,
+}
+
+/// The apps named, or every app under the apps directory.
+fn load_apps(args: &Args) -> Result<Vec<LoadedApp>, StepError> {
+    let paths: Vec<String> = if args.all {
+        let dir = &args.apps_dir;
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            StepError::BadInput(format!(
+                "cannot read {}: {e} (give --apps-dir)",
+                dir.display()
+            ))
+        })?;
+        let mut found: Vec<String> = entries
+            .flatten()
+            .map(|e| e.path().join("kubeapp.yaml"))
+            .filter(|p| p.is_file())
+            .map(|p| p.display().to_string())
+            .collect();
+        found.sort();
+        found
+    } else {
+        args.apps.clone()
+    };
+    let mut loaded = Vec::new();
+    let mut names = HashMap::new();
+    for path in paths {
+        let app = spec::load(&path)?;
+        if let Some(other) = names.insert(app.spec.name.clone(), path.clone()) {
+            return Err(StepError::BadInput(format!(
+                "{path} and {other} both describe the app {}",
+                app.spec.name
+            )));
+        }
+        loaded.push(app);
+    }
+    Ok(loaded)
+}
+
+pub async fn run(args: &Args) -> Result<Fleet, StepError> {
+    let start = Instant::now();
+    let apps = load_apps(args)?;
+    let counters = Counters {
+        eks: CallCounter::default(),
+        ecr: CallCounter::default(),
+        route53: CallCounter::default(),
+    };
+    // One set of clients per region, each with its cluster list.
+    let mut regions: BTreeMap<String, Region> = BTreeMap::new();
+    let mut wanted: BTreeSet<String> = apps.iter().map(|a| region_of(args, &a.spec)).collect();
+    if wanted.is_empty() {
+        wanted.insert(
+            args.aws
+                .region
+                .clone()
+                .unwrap_or_else(|| "us-east-1".into()),
+        );
+    }
+    let mut r53 = None;
+    for name in wanted {
+        let sdk = args.aws.sdk_config(&name).await;
+        let eks_client = aws_sdk_eks::Client::from_conf(
+            aws_sdk_eks::config::Builder::from(&sdk)
+                .interceptor(counters.eks.clone())
+                .build(),
+        );
+        let ecr = aws_sdk_ecr::Client::from_conf(
+            aws_sdk_ecr::config::Builder::from(&sdk)
+                .interceptor(counters.ecr.clone())
+                .build(),
+        );
+        if r53.is_none() {
+            r53 = Some(aws_sdk_route53::Client::from_conf(
+                aws_sdk_route53::config::Builder::from(&sdk)
+                    .interceptor(counters.route53.clone())
+                    .build(),
+            ));
+        }
+        let clusters = eks::list_clusters(&eks_client)
+            .await
+            .map_err(StepError::failed)?
+            .into_iter()
+            .collect();
+        regions.insert(
+            name,
+            Region {
+                eks: eks_client,
+                ecr,
+                clusters,
+            },
+        );
+    }
+    let zones = match &r53 {
+        Some(client) => read_zones(client, &apps, Pacer::per_second(args.route53_rate)).await,
+        None => ZoneRecords::default(),
+    };
+    let github = Context::from_env();
+    let github = (!github.repository.is_empty())
+        .then(|| GitHub::new(&github).ok())
+        .flatten()
+        .map(Arc::new);
+    let regions = Arc::new(regions);
+    let zones = Arc::new(zones);
+    let now = SystemTime::now();
+    let mut statuses: Vec<AppStatus> = futures::stream::iter(apps.iter())
+        .map(|loaded| {
+            let region = region_of(args, &loaded.spec);
+            let clients = &regions[&region];
+            read_app(
+                loaded,
+                region.clone(),
+                clients,
+                &zones,
+                github.clone(),
+                args,
+                now,
+            )
+        })
+        .buffer_unordered(usize::from(args.parallel))
+        .collect()
+        .await;
+    statuses.sort_by(|a, b| a.app.cmp(&b.app));
+    let orphans = if args.all {
+        find_orphans(&apps, &regions).await
+    } else {
+        Vec::new()
+    };
+    Ok(Fleet {
+        apps: statuses,
+        orphans,
+        calls: BTreeMap::from([
+            ("eks".to_string(), counters.eks.count()),
+            ("ecr".to_string(), counters.ecr.count()),
+            ("route53".to_string(), counters.route53.count()),
+        ]),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn region_of(args: &Args, app: &KubeApp) -> String {
+    args.aws
+        .region
+        .clone()
+        .unwrap_or_else(|| app.cluster.region.clone())
+}
+
+/// Every record of the zones the apps use, or why a zone could not be read.
+#[derive(Default)]
+struct ZoneRecords {
+    by_zone: HashMap<String, Result<Vec<ResourceRecordSet>, String>>,
+}
+
+impl ZoneRecords {
+    fn of(&self, zone: &str) -> Result<&[ResourceRecordSet], String> {
+        match self.by_zone.get(&fqdn(zone)) {
+            Some(Ok(records)) => Ok(records),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(format!("no hosted zone `{zone}` in this account")),
+        }
+    }
+}
+
+fn fqdn(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.').to_ascii_lowercase())
+}
+
+async fn read_zones(
+    client: &aws_sdk_route53::Client,
+    apps: &[LoadedApp],
+    pacer: Pacer,
+) -> ZoneRecords {
+    let wanted: BTreeSet<String> = apps
+        .iter()
+        .filter_map(|a| a.spec.dns.as_ref().map(|d| fqdn(&d.zone)))
+        .collect();
+    let mut out = ZoneRecords::default();
+    if wanted.is_empty() {
+        return out;
+    }
+    pacer.turn().await;
+    let zones = match route53::zones(client).await {
+        Ok(z) => z,
+        Err(e) => {
+            for zone in wanted {
+                out.by_zone.insert(zone, Err(e.to_string()));
+            }
+            return out;
+        }
+    };
+    // Zones are read one after another: Route53's limit is per account, not per zone.
+    for (name, id) in zones.iter().filter(|(n, _)| wanted.contains(n)) {
+        pacer.turn().await;
+        let records = route53::zone_records(client, id)
+            .await
+            .map_err(|e| e.to_string());
+        out.by_zone.insert(name.clone(), records);
+    }
+    out
+}
+
+async fn read_app(
+    loaded: &LoadedApp,
+    region: String,
+    clients: &Region,
+    zones: &ZoneRecords,
+    github: Option<Arc<GitHub>>,
+    args: &Args,
+    now: SystemTime,
+) -> AppStatus {
+    let app = &loaded.spec;
+    let mut status = AppStatus {
+        app: app.name.clone(),
+        spec: loaded.path.display().to_string(),
+        region,
+        ..AppStatus::default()
+    };
+    // Local work first: the content hash of the image inputs.
+    let input = loaded.clone();
+    let content = tokio::task::spawn_blocking(move || {
+        crate::hash::content_hash(&input, crate::hash::content::Method::Auto)
+    })
+    .await;
+    match content {
+        Ok(Ok(c)) => status.image.content_hash = c.hash,
+        Ok(Err(e)) => status.errors.push(format!("content hash: {e}")),
+        Err(e) => status.errors.push(format!("content hash: {e}")),
+    }
+    let mut clusters: Vec<(Color, Cluster)> = Vec::new();
+    for color in [Color::Blue, Color::Green] {
+        let name = cluster_name(&app.name, color);
+        if !clients.clusters.contains(&name) {
+            continue;
+        }
+        match eks::describe_cluster(&clients.eks, &name).await {
+            Ok(Some(c)) => clusters.push((color, c)),
+            Ok(None) => {}
+            Err(e) => status.errors.push(e.to_string()),
+        }
+    }
+    let records = match &app.dns {
+        Some(dns) => match zones.of(&dns.zone) {
+            Ok(listed) => route53::classify(listed, &dns.name).records,
+            Err(e) => {
+                status.errors.push(format!("DNS: {e}"));
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
+    for (color, cluster) in &clusters {
+        let name = cluster.name().unwrap_or_default().to_string();
+        let nodegroups = match eks::describe_nodegroups(&clients.eks, &name).await {
+            Ok(ngs) => ngs.iter().map(nodegroup_status).collect(),
+            Err(e) => {
+                status.errors.push(e.to_string());
+                Vec::new()
+            }
+        };
+        status.clusters.push(ClusterStatus {
+            color: *color,
+            name,
+            status: cluster
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            version: cluster.version().unwrap_or_default().to_string(),
+            weight: records.iter().find(|r| r.color == *color).map(|r| r.weight),
+            nodegroups,
+            verified: tag(cluster, tags::VERIFIED),
+        });
+    }
+    if !status.image.content_hash.is_empty() {
+        let repo = crate::plan::repository(app);
+        match crate::aws::ecr::image_digest(&clients.ecr, &repo, &status.image.content_hash).await {
+            Ok(found) => status.image.desired = found,
+            Err(e) => status.errors.push(format!("ECR: {e}")),
+        }
+    }
+    let state = LiveApp::assemble(clusters, records, Vec::new());
+    status.serving = serving(app, &state);
+    judge(app, &state, &mut status, now);
+    status.next = plan(loaded, state.live.clone(), None)
+        .decision
+        .label()
+        .to_string();
+    if let Some(gh) = github {
+        let env = crate::github::ledger::EnvironmentArgs {
+            environment: None,
+            stage: args.stage.clone(),
+        }
+        .name(&app.name);
+        match gh.latest(&env).await {
+            Ok(Some(e)) => {
+                status.last_deployment = Some(LastDeployment {
+                    id: e.id,
+                    state: e.state,
+                    created_at: e.created_at,
+                    sha: e.sha,
+                })
+            }
+            Ok(None) => {}
+            Err(e) => status.errors.push(format!("GitHub: {e}")),
+        }
+    }
+    status
+}
+
+fn tag(cluster: &Cluster, key: &str) -> Option<String> {
+    cluster.tags().and_then(|t| t.get(key)).cloned()
+}
+
+fn nodegroup_status(ng: &Nodegroup) -> NodegroupStatus {
+    let scaling = ng.scaling_config();
+    NodegroupStatus {
+        name: ng.nodegroup_name().unwrap_or_default().to_string(),
+        status: ng
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        instance_types: ng.instance_types().to_vec(),
+        min: scaling.and_then(|s| s.min_size()).unwrap_or_default(),
+        desired: scaling.and_then(|s| s.desired_size()).unwrap_or_default(),
+        max: scaling.and_then(|s| s.max_size()).unwrap_or_default(),
+    }
+}
+
+/// The color that serves: the one with most weight, or the only cluster of an app without DNS.
+fn serving(app: &KubeApp, state: &LiveApp) -> Option<Color> {
+    if app.dns.is_none() {
+        return match state.clusters.as_slice() {
+            [(color, _)] => Some(*color),
+            _ => None,
+        };
+    }
+    state
+        .records
+        .iter()
+        .filter(|r| r.weight > 0)
+        .max_by_key(|r| r.weight)
+        .map(|r| r.color)
+        .filter(|c| state.cluster(*c).is_some())
+}
+
+/// Drift, the image comparison and a pending teardown, from what was read.
+fn judge(app: &KubeApp, state: &LiveApp, status: &mut AppStatus, now: SystemTime) {
+    let Some(color) = status.serving else {
+        if state.clusters.is_empty() {
+            status.drift.push("not deployed".into());
+        } else {
+            status.drift.push("no cluster carries traffic".into());
+        }
+        return;
+    };
+    let Some(cluster) = state.cluster(color) else {
+        return;
+    };
+    let want = hash::cluster_hash(app);
+    match tag(cluster, tags::CLUSTER_HASH) {
+        Some(live) if live == want => {}
+        Some(live) => status.drift.push(format!(
+            "cluster: the spec's cluster hash is {}, {color} runs {} (the next deploy is blue-green)",
+            short(&want),
+            short(&live)
+        )),
+        None => status
+            .drift
+            .push(format!("cluster: {color} has no cluster-hash tag")),
+    }
+    match tag(cluster, tags::OBJECTS_HASH) {
+        Some(live) if live == hash::objects_hash(app) => {}
+        Some(_) => status.drift.push(format!(
+            "objects: the spec changed since the last apply on {color}"
+        )),
+        None => status.drift.push(format!(
+            "objects: unknown (no {} tag on {color})",
+            tags::OBJECTS_HASH
+        )),
+    }
+    status.image.running = tag(cluster, tags::VERIFIED);
+    status.image.matches = match (&status.image.running, &status.image.desired) {
+        (Some(running), Some(desired)) => Some(running == desired),
+        _ => None,
+    };
+    match (status.image.matches, &status.image.desired) {
+        (Some(false), _) => status.drift.push(format!(
+            "image: {color} runs {}, the inputs build {}",
+            short_digest(status.image.running.as_deref()),
+            short_digest(status.image.desired.as_deref())
+        )),
+        (None, None) if !status.image.content_hash.is_empty() => status.drift.push(format!(
+            "image: not built yet for content hash {}",
+            short(&status.image.content_hash)
+        )),
+        _ => {}
+    }
+    if status.image.running.is_none() {
+        status.drift.push(format!("{color} is not verified"));
+    }
+    let idle = color.other();
+    if state.cluster(idle).is_some() {
+        status.teardown = Some(match super::teardown::check_guards(app, idle, state, now) {
+            Ok(()) => format!("{idle}: due now"),
+            Err(why) => format!("{idle}: {why}"),
+        });
+    }
+}
+
+fn short_digest(digest: Option<&str>) -> String {
+    match digest {
+        Some(d) => {
+            let hex = d.trim_start_matches("sha256:");
+            format!("sha256:{}", hex.get(..12).unwrap_or(hex))
+        }
+        None => "-".into(),
+    }
+}
+
+/// Clusters paved tagged whose app no spec here describes.
+async fn find_orphans(apps: &[LoadedApp], regions: &BTreeMap<String, Region>) -> Vec<Orphan> {
+    let claimed: BTreeSet<String> = apps
+        .iter()
+        .flat_map(|a| [Color::Blue, Color::Green].map(|c| cluster_name(&a.spec.name, c)))
+        .collect();
+    let mut orphans = Vec::new();
+    for (region, clients) in regions {
+        for name in clients.clusters.difference(&claimed) {
+            // Only clusters named like paved's are described: others are not ours to list.
+            if !(name.ends_with("-blue") || name.ends_with("-green")) {
+                continue;
+            }
+            let Ok(Some(cluster)) = eks::describe_cluster(&clients.eks, name).await else {
+                continue;
+            };
+            if let Some(app) = tag(&cluster, tags::APP) {
+                orphans.push(Orphan {
+                    cluster: name.clone(),
+                    app,
+                    region: region.clone(),
+                    status: cluster
+                        .status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                });
+            }
+        }
+    }
+    orphans
+}
+
+/// The table's LIVE cell: weights by color, or the clusters of an app without DNS.
+fn live_cell(s: &AppStatus) -> String {
+    let parts: Vec<String> = s
+        .clusters
+        .iter()
+        .map(|c| match c.weight {
+            Some(w) => format!("{} {w}", c.color),
+            None => c.color.to_string(),
+        })
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" / ")
+    }
+}
+
+fn clusters_cell(s: &AppStatus) -> String {
+    let parts: Vec<String> = s
+        .clusters
+        .iter()
+        .map(|c| {
+            let ngs: Vec<String> = c
+                .nodegroups
+                .iter()
+                .map(|n| format!("{} {}/{}-{}", n.name, n.desired, n.min, n.max))
+                .collect();
+            format!("{} {} [{}]", c.color, c.version, ngs.join(", "))
+        })
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn image_cell(s: &AppStatus) -> String {
+    let running = short_digest(s.image.running.as_deref());
+    match s.image.matches {
+        Some(true) => format!("{running} (current)"),
+        Some(false) => format!("{running} (behind)"),
+        None if s.image.desired.is_none() && !s.image.content_hash.is_empty() => {
+            format!("{running} (inputs not built)")
+        }
+        None => running,
+    }
+}
+
+fn drift_cell(s: &AppStatus) -> String {
+    if !s.errors.is_empty() {
+        return "unreadable".into();
+    }
+    let kinds: Vec<&str> = s
+        .drift
+        .iter()
+        .map(|d| d.split(':').next().unwrap_or(d))
+        .collect();
+    if kinds.is_empty() {
+        "none".into()
+    } else {
+        kinds.join(", ")
+    }
+}
+
+pub fn render_text(fleet: &Fleet) -> String {
+    let rows: Vec<Vec<String>> = fleet
+        .apps
+        .iter()
+        .map(|s| {
+            vec![
+                s.app.clone(),
+                live_cell(s),
+                clusters_cell(s),
+                image_cell(s),
+                drift_cell(s),
+                s.teardown.clone().map_or("-".into(), |t| {
+                    t.split_once(':').map_or(t.clone(), |(c, w)| {
+                        if w.contains("due now") {
+                            format!("{c} due")
+                        } else {
+                            format!("{c} waits")
+                        }
+                    })
+                }),
+                s.last_deployment
+                    .as_ref()
+                    .map_or("-".into(), |d| format!("#{} {}", d.id, d.state)),
+                s.next.clone(),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &[
+            "APP",
+            "LIVE",
+            "CLUSTERS",
+            "IMAGE",
+            "DRIFT",
+            "TEARDOWN",
+            "LAST DEPLOY",
+            "NEXT",
+        ],
+        &rows,
+    );
+    for s in &fleet.apps {
+        for line in s.drift.iter().chain(&s.errors) {
+            out.push_str(&format!("{}: {line}\n", s.app));
+        }
+        if let Some(t) = &s.teardown {
+            out.push_str(&format!("{}: teardown {t}\n", s.app));
+        }
+    }
+    for o in &fleet.orphans {
+        out.push_str(&format!(
+            "orphan: {} in {} ({}), tagged for app {}, which no spec here describes\n",
+            o.cluster, o.region, o.status, o.app
+        ));
+    }
+    let total: usize = fleet.calls.values().sum();
+    let by: Vec<String> = fleet
+        .calls
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    out.push_str(&format!(
+        "{} apps read in {:.2}s with {total} AWS calls ({})\n",
+        fleet.apps.len(),
+        fleet.seconds,
+        by.join(", ")
+    ));
+    out
+}
+
+pub fn execute(args: Args) -> u8 {
+    super::block_on("status", run(&args), |fleet| {
+        let printed = match args.output {
+            Output::Json => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&fleet).unwrap_or_default()
+                );
+                Ok(())
+            }
+            Output::Text => {
+                print!("{}", render_text(&fleet));
+                Ok(())
+            }
+        };
+        let code = super::finish("status", printed);
+        if code == crate::cli::exit::OK && fleet.apps.iter().any(|a| !a.errors.is_empty()) {
+            return crate::cli::exit::FAILED;
+        }
+        code
+    })
+}
