@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use aws_sdk_eks::Client;
-use aws_sdk_eks::config::retry::RetryConfig;
 use aws_sdk_eks::error::ErrorMetadata;
 use aws_sdk_eks::operation::delete_cluster::DeleteClusterOutput;
 use aws_sdk_eks::operation::describe_cluster::{DescribeClusterError, DescribeClusterOutput};
@@ -90,7 +89,7 @@ async fn throttling_is_retried_with_backoff() {
         .output(|| cluster(ClusterStatus::Active))
         .build();
     let client = mock_client!(aws_sdk_eks, RuleMode::Sequential, [&rule], |c| {
-        c.retry_config(RetryConfig::standard().with_max_attempts(paved::aws::MAX_ATTEMPTS))
+        c.retry_config(paved::aws::retry_config())
     });
     let c = eks::describe_cluster(&client, "hello-blue")
         .await
@@ -98,6 +97,44 @@ async fn throttling_is_retried_with_backoff() {
         .expect("found");
     assert_eq!(c.status(), Some(&ClusterStatus::Active));
     assert_eq!(rule.num_calls(), 4);
+}
+
+/// Throttled `n` times in a row, then answered.
+fn throttled(n: usize) -> aws_smithy_mocks::Rule {
+    mock!(Client::describe_cluster)
+        .sequence()
+        .http_status(
+            429,
+            Some(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into()),
+        )
+        .times(n)
+        .output(|| cluster(ClusterStatus::Active))
+        .build()
+}
+
+#[tokio::test]
+async fn below_the_retry_budget_throttling_is_never_fatal_and_at_it_the_error_says_so() {
+    let budget = paved::aws::MAX_ATTEMPTS as usize;
+    let rule = throttled(budget - 1);
+    let client = mock_client!(aws_sdk_eks, RuleMode::Sequential, [&rule], |c| {
+        c.retry_config(paved::aws::retry_config())
+    });
+    let found = eks::describe_cluster(&client, "hello-blue").await;
+    assert!(matches!(found, Ok(Some(_))), "{found:?}");
+    assert_eq!(rule.num_calls(), budget);
+
+    let rule = throttled(budget);
+    let client = mock_client!(aws_sdk_eks, RuleMode::Sequential, [&rule], |c| {
+        c.retry_config(paved::aws::retry_config())
+    });
+    let err = eks::describe_cluster(&client, "hello-blue")
+        .await
+        .expect_err("out of attempts");
+    assert_eq!(rule.num_calls(), budget, "no attempt beyond the budget");
+    assert_eq!(
+        err.to_string(),
+        "describe cluster hello-blue: ThrottlingException: Rate exceeded"
+    );
 }
 
 #[tokio::test]

@@ -247,13 +247,18 @@ pub async fn read(
         .image_ids(ImageIdentifier::builder().image_tag(LOCK_TAG).build())
         .accepted_media_types("application/vnd.oci.image.manifest.v1+json")
         .send()
-        .await
-        .map_err(|e| {
-            LockError::Api(describe_error(
+        .await;
+    let got = match got {
+        Ok(got) => got,
+        // No repository yet, so no lock either.
+        Err(e) if e.code() == Some("RepositoryNotFoundException") => return Ok(None),
+        Err(e) => {
+            return Err(LockError::Api(describe_error(
                 &format!("read the deploy lock ({repository}:{LOCK_TAG})"),
                 &e,
-            ))
-        })?;
+            )));
+        }
+    };
     let Some(image) = got.images().first() else {
         return Ok(None);
     };

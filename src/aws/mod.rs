@@ -34,6 +34,12 @@ pub struct AwsArgs {
 /// exponential backoff and jitter).
 pub const MAX_ATTEMPTS: u32 = 8;
 
+/// How every AWS client retries: the standard mode (exponential backoff with jitter, throttling
+/// and transient errors and 5xx retried) with [`MAX_ATTEMPTS`].
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+}
+
 impl AwsArgs {
     /// Build the SDK config: region from the flag, else the spec's, retries raised for
     /// throttling-prone control-plane APIs.
@@ -44,7 +50,7 @@ impl AwsArgs {
             .unwrap_or_else(|| spec_region.to_string());
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region))
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+            .retry_config(retry_config());
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }

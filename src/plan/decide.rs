@@ -224,6 +224,18 @@ pub fn decide(
             "strategy is blue-green (cluster hash {} unchanged)",
             short(desired_hash)
         )),
+        (None, _) if !missing_nodegroups(serving, desired_identity).is_empty() => {
+            // Killed between the cluster and its nodegroups: create-cluster adopts the cluster
+            // and adds them; the traffic stays where it is.
+            Decision::BlueGreen {
+                color: serving.color,
+                replaces: None,
+                reason: format!(
+                    "resuming: {serving_name} has the desired cluster hash but lacks nodegroup(s) {}",
+                    missing_nodegroups(serving, desired_identity).join(", ")
+                ),
+            }
+        }
         (None, _) => {
             let mut reason = format!(
                 "cluster hash {} unchanged: rolling update of {serving_name}",
@@ -247,6 +259,21 @@ pub fn decide(
         },
         (Some(what), _) => to_new_cluster(what),
     }
+}
+
+/// The spec's nodegroups the live cluster does not have (known only when both identities are).
+fn missing_nodegroups(live: &LiveCluster, desired: Option<&serde_json::Value>) -> Vec<String> {
+    let (Some(live), Some(desired)) = (&live.identity, desired) else {
+        return Vec::new();
+    };
+    let Some(wanted) = desired["nodegroups"].as_object() else {
+        return Vec::new();
+    };
+    wanted
+        .keys()
+        .filter(|name| live["nodegroups"].get(name.as_str()).is_none())
+        .cloned()
+        .collect()
 }
 
 fn undecided(preference: StrategyPreference, desired_hash: &str) -> Decision {
@@ -333,6 +360,29 @@ mod tests {
             assert!(matches!(d, Decision::Undecided { .. }), "{d:?}");
             assert!(d.reason().contains("offline"));
         }
+    }
+
+    #[test]
+    fn a_cluster_without_its_nodegroups_is_completed_before_anything_rolls() {
+        let desired = serde_json::json!({ "nodegroups": { "default": {}, "gpu": {} } });
+        let mut blue = cluster(Color::Blue, H, None);
+        blue.identity = Some(serde_json::json!({ "nodegroups": { "default": {} } }));
+        let d = decide("hello", Auto, H, Some(&desired), &known(vec![blue.clone()]));
+        assert!(
+            matches!(
+                d,
+                Decision::BlueGreen {
+                    color: Color::Blue,
+                    replaces: None,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        assert!(d.reason().contains("lacks nodegroup(s) gpu"), "{d:?}");
+        blue.identity = Some(desired.clone());
+        let d = decide("hello", Auto, H, Some(&desired), &known(vec![blue]));
+        assert!(matches!(d, Decision::Rolling { .. }), "{d:?}");
     }
 
     #[test]

@@ -108,6 +108,31 @@ impl SpecError {
         }
     }
 
+    /// Why this error breaks the loader's promise for a file it could read (every problem
+    /// located inside the file, with a help line, and a report that renders), if it does. The
+    /// property test and the fuzz target hold the loader to it.
+    pub fn broken_promise(&self) -> Option<String> {
+        let SpecError::Invalid(problems) = self else {
+            return Some(format!("not a located error: {self:?}"));
+        };
+        if problems.is_empty() {
+            return Some("invalid, with no problem listed".into());
+        }
+        for p in problems {
+            let src = &p.loc.source.text;
+            if p.loc.line < 1 || p.loc.column < 1 {
+                return Some(format!("no line and column: {p}"));
+            }
+            if p.loc.offset > src.len() || !src.is_char_boundary(p.loc.offset) {
+                return Some(format!("offset outside the text: {p}"));
+            }
+            if p.help.is_none() {
+                return Some(format!("no help: {p}"));
+            }
+        }
+        (!self.render(false).starts_with("error: ")).then(|| "the report does not render".into())
+    }
+
     /// A report for people: the summary, then each problem with its source line underlined and
     /// its help.
     pub fn render(&self, color: bool) -> String {

@@ -16,10 +16,18 @@ use super::fake_kube::FakeKube;
 use super::github_double::GitHubDouble;
 use super::http_server::App;
 
-/// A workspace binary, next to the test's own directory (target/debug).
+/// A workspace binary, next to the test's own directory (target/debug), or in PAVED_BIN_DIR
+/// (the bench script runs the release build that way).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary");
-    let dir = exe.parent().and_then(Path::parent).expect("target/debug");
+    let dir = match std::env::var_os("PAVED_BIN_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/debug")
+            .to_path_buf(),
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),
