@@ -18,28 +18,6 @@ async fn bed(prefix: &str) -> Option<DeployBed> {
     Some(DeployBed::new(prefix, aws, registry).await)
 }
 
-/// The latest status of every deployment in the double, oldest deployment first.
-fn final_states(bed: &DeployBed) -> Vec<String> {
-    let ids: Vec<u64> = bed
-        .github
-        .state
-        .lock()
-        .expect("lock")
-        .deployments
-        .iter()
-        .filter_map(|d| d["id"].as_u64())
-        .collect();
-    ids.iter()
-        .map(|id| {
-            bed.github
-                .statuses_of(*id)
-                .last()
-                .and_then(|s| s["state"].as_str().map(String::from))
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_creates_blue_moves_to_green_and_then_changes_nothing() {
     let Some(bed) = bed("dep").await else { return };
@@ -77,7 +55,7 @@ async fn deploy_creates_blue_moves_to_green_and_then_changes_nothing() {
     assert_eq!(third["image"], second["image"]);
     assert!(!third["done"].to_string().contains("traffic:"), "no switch");
 
-    assert_eq!(final_states(&bed), ["success", "success", "success"]);
+    assert_eq!(bed.deployment_states(), ["success", "success", "success"]);
     assert!(bed.aws_state().await.lock.is_none());
 }
 
@@ -129,5 +107,5 @@ async fn of_two_deploys_at_once_one_runs_and_the_other_stops_before_any_change()
     assert_eq!(state.weights(), BTreeMap::from([(Color::Blue, 100)]));
     assert!(state.violations(&["default"]).is_empty());
     assert!(state.lock.is_none());
-    assert_eq!(final_states(&bed), ["success"]);
+    assert_eq!(bed.deployment_states(), ["success"]);
 }

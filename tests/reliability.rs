@@ -34,28 +34,6 @@ async fn bed(prefix: &str) -> Option<(DeployBed, FaultProxy)> {
     Some((DeployBed::new(prefix, aws, registry).await, proxy))
 }
 
-/// The deployment states in the GitHub double, latest status of each, oldest first.
-fn ledger(bed: &DeployBed) -> Vec<String> {
-    let ids: Vec<u64> = bed
-        .github
-        .state
-        .lock()
-        .expect("lock")
-        .deployments
-        .iter()
-        .filter_map(|d| d["id"].as_u64())
-        .collect();
-    ids.iter()
-        .map(|id| {
-            bed.github
-                .statuses_of(*id)
-                .last()
-                .and_then(|s| s["state"].as_str().map(String::from))
-                .unwrap_or_else(|| "none".into())
-        })
-        .collect()
-}
-
 /// Run a deploy through the proxy with `fault`; returns whether the proxy killed it.
 fn run_with(bed: &DeployBed, proxy: &FaultProxy, fault: Fault) -> bool {
     let child = bed.spawn(&proxy.url);
@@ -140,7 +118,13 @@ async fn kill_everywhere(
                 );
             }
             let image = rerun["image"].as_str().unwrap_or_default().to_string();
-            assert_deployed(&bed.aws_state().await, to, &image, &ledger(bed), &at);
+            assert_deployed(
+                &bed.aws_state().await,
+                to,
+                &image,
+                &bed.deployment_states(),
+                &at,
+            );
         }
     }
     tried
@@ -228,7 +212,7 @@ async fn a_first_deploy_killed_at_any_aws_call_is_finished_by_the_next() {
                 &bed.aws_state().await,
                 Color::Blue,
                 &image,
-                &ledger(&bed),
+                &bed.deployment_states(),
                 &at,
             );
         }
@@ -260,7 +244,7 @@ async fn throttling_and_503_on_every_aws_call_are_retried() {
         &bed.aws_state().await,
         Color::Green,
         moved["image"].as_str().unwrap_or_default(),
-        &ledger(&bed),
+        &bed.deployment_states(),
         "after faults",
     );
     let mut operations: Vec<&String> = first_ops.iter().chain(&moved_ops).collect();

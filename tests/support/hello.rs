@@ -184,6 +184,29 @@ impl DeployBed {
         succeeded(&out)
     }
 
+    /// The latest status of every deployment in the GitHub double, oldest deployment first
+    /// ("none" for a deployment without a status).
+    pub fn deployment_states(&self) -> Vec<String> {
+        let ids: Vec<u64> = self
+            .github
+            .state
+            .lock()
+            .expect("lock")
+            .deployments
+            .iter()
+            .filter_map(|d| d["id"].as_u64())
+            .collect();
+        ids.iter()
+            .map(|id| {
+                self.github
+                    .statuses_of(*id)
+                    .last()
+                    .and_then(|s| s["state"].as_str().map(String::from))
+                    .unwrap_or_else(|| "none".into())
+            })
+            .collect()
+    }
+
     pub async fn sdk(&self) -> aws_config::SdkConfig {
         moto_args(&self.aws).sdk_config("us-east-1").await
     }
