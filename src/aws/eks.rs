@@ -11,6 +11,7 @@ use aws_sdk_eks::types::{
     Taint as EksTaint, TaintEffect as EksTaintEffect, VpcConfigRequest,
 };
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::describe_error;
 use super::wait::{Poll, WaitError, WaitOptions, wait_for};
@@ -178,6 +179,20 @@ pub fn cluster_tags(
     ])
 }
 
+/// The idempotency token of an EKS create call: the same call (the same parts) always gets the
+/// same token, so a retry or a re-run after a kill is answered with the first call's result.
+/// EKS refuses tokens outside 33 to 126 characters (InvalidParameterException "The client
+/// request token parameter must be between 33 and 126 characters"; see docs/testing.md, rule
+/// eks.request-token-length); a SHA-256 in hex is 64.
+pub fn request_token(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
 /// Ask EKS for the cluster. The request token makes a retried call idempotent.
 pub async fn create_cluster(
     client: &Client,
@@ -223,10 +238,7 @@ pub async fn create_cluster(
                 .build(),
         )
         .set_tags(Some(cluster_tags(app, color, cluster_hash, created_by)))
-        .client_request_token(format!(
-            "{name}-{}",
-            &cluster_hash[..16.min(cluster_hash.len())]
-        ))
+        .client_request_token(request_token(&["cluster", &name, cluster_hash]))
         .send()
         .await;
     created(result, &format!("create cluster {name}"))
@@ -352,7 +364,12 @@ pub async fn create_nodegroup(
         .node_role(role)
         .set_subnets(Some(app.cluster.network.subnets.clone()))
         .set_tags(Some(ng_tags))
-        .client_request_token(format!("{cluster}-{ng_name}"))
+        .client_request_token(request_token(&[
+            "nodegroup",
+            &cluster,
+            ng_name,
+            &serde_json::to_string(ng).unwrap_or_default(),
+        ]))
         .send()
         .await;
     created(result, &format!("create nodegroup {cluster}/{ng_name}"))
