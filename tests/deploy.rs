@@ -89,11 +89,6 @@ async fn of_two_deploys_at_once_one_runs_and_the_other_stops_before_any_change()
     );
     let held = bed.aws_state().await.lock.expect("still held");
     assert_eq!(held.pid, first.id(), "the first deploy keeps its lock");
-    assert_eq!(
-        bed.github.state.lock().expect("lock").deployments.len(),
-        1,
-        "the second deploy opened no deployment"
-    );
 
     bed.site.set(200, "ok");
     let out = first.wait_with_output().expect("first deploy");
@@ -107,5 +102,6 @@ async fn of_two_deploys_at_once_one_runs_and_the_other_stops_before_any_change()
     assert_eq!(state.weights(), BTreeMap::from([(Color::Blue, 100)]));
     assert!(state.violations(&["default"]).is_empty());
     assert!(state.lock.is_none());
+    // One deployment in all: the second deploy opened none.
     assert_eq!(bed.deployment_states(), ["success"]);
 }

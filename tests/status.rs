@@ -94,11 +94,18 @@ async fn status_shows_what_runs_and_what_drifted() {
     let sdk = moto_args(&aws).sdk_config("us-east-1").await;
     let ecr = aws_sdk_ecr::Client::new(&sdk);
     let hash = app["image"]["content_hash"].as_str().expect("hash");
+    // ECR takes a manifest only with its blobs uploaded and at least one layer.
+    paved::aws::ecr::ensure_blob(&ecr, &bed.name, b"{}")
+        .await
+        .expect("empty blob");
+    let empty = r#"{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}"#;
     let put = ecr
         .put_image()
         .repository_name(&bed.name)
         .image_tag(hash)
-        .image_manifest(r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#)
+        .image_manifest(format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{empty},"layers":[{empty}]}}"#
+        ))
         .send()
         .await
         .expect("put image");
@@ -176,7 +183,12 @@ async fn fake_deployed(
         .name(&cluster)
         .version("1.33")
         .role_arn("arn:aws:iam::123456789012:role/paved-cluster")
-        .resources_vpc_config(VpcConfigRequest::builder().subnet_ids("subnet-1").build())
+        .resources_vpc_config(
+            VpcConfigRequest::builder()
+                .subnet_ids("subnet-1")
+                .subnet_ids("subnet-2")
+                .build(),
+        )
         .set_tags(Some(HashMap::from([
             (tags::APP.to_string(), name.to_string()),
             (tags::COLOR.to_string(), "blue".to_string()),

@@ -2,8 +2,13 @@
 
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::error::ProvideErrorMetadata;
-use aws_sdk_ecr::types::{ImageIdentifier, ImageScanningConfiguration, ImageTagMutability, Tag};
+use aws_sdk_ecr::primitives::Blob;
+use aws_sdk_ecr::types::{
+    ImageFailure, ImageIdentifier, ImageScanningConfiguration, ImageTagMutability,
+    LayerAvailability, Tag,
+};
 use base64::Engine;
+use sha2::{Digest, Sha256};
 
 use super::describe_error;
 
@@ -34,18 +39,37 @@ impl Repository {
     }
 }
 
-/// Make sure the repository exists with immutable tags and scan on push; create it if not.
+/// What a repository holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// An app's images: immutable tags (a tag names one image, and the deploy lock relies on it),
+    /// scanned on push.
+    Images,
+    /// buildx's layer cache, rewritten by every build under one tag: mutable, not scanned.
+    BuildCache,
+}
+
+/// Make sure the repository exists as `holds` says; create it if not.
 pub async fn ensure_repository(client: &Client, name: &str) -> Result<Repository, EcrError> {
+    ensure(client, name, Holds::Images).await
+}
+
+/// Make sure the repository exists as `holds` says; create it if not.
+pub async fn ensure(client: &Client, name: &str, holds: Holds) -> Result<Repository, EcrError> {
     if let Some(repo) = describe(client, name).await? {
         return Ok(repo);
     }
+    let (mutability, scan) = match holds {
+        Holds::Images => (ImageTagMutability::Immutable, true),
+        Holds::BuildCache => (ImageTagMutability::Mutable, false),
+    };
     let created = client
         .create_repository()
         .repository_name(name)
-        .image_tag_mutability(ImageTagMutability::Immutable)
+        .image_tag_mutability(mutability)
         .image_scanning_configuration(
             ImageScanningConfiguration::builder()
-                .scan_on_push(true)
+                .scan_on_push(scan)
                 .build(),
         )
         .tags(
@@ -179,4 +203,111 @@ pub async fn image_digest(
             &e,
         ))),
     }
+}
+
+/// Make sure the repository holds the blob `data` (uploading it through ECR's layer API when it
+/// does not), so a manifest pushed with PutImage may reference it: ECR refuses manifests whose
+/// blobs were never uploaded (docs/testing.md, rule ecr.manifest-blobs-exist). Returns its
+/// digest. For small blobs only: one part.
+pub async fn ensure_blob(client: &Client, repo: &str, data: &[u8]) -> Result<String, EcrError> {
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(data)));
+    let have = client
+        .batch_check_layer_availability()
+        .repository_name(repo)
+        .layer_digests(&digest)
+        .send()
+        .await
+        .map_err(|e| {
+            EcrError::Api(describe_error(
+                &format!("check blob {digest} in {repo}"),
+                &e,
+            ))
+        })?;
+    if have
+        .layers()
+        .iter()
+        .any(|l| l.layer_availability() == Some(&LayerAvailability::Available))
+    {
+        return Ok(digest);
+    }
+    let what = format!("upload blob {digest} to {repo}");
+    let upload = client
+        .initiate_layer_upload()
+        .repository_name(repo)
+        .send()
+        .await
+        .map_err(|e| EcrError::Api(describe_error(&what, &e)))?;
+    let id = upload
+        .upload_id()
+        .ok_or_else(|| EcrError::Unexpected(format!("{what}: no upload id")))?;
+    let last = i64::try_from(data.len()).unwrap_or(i64::MAX) - 1;
+    client
+        .upload_layer_part()
+        .repository_name(repo)
+        .upload_id(id)
+        .part_first_byte(0)
+        .part_last_byte(last)
+        .layer_part_blob(Blob::new(data.to_vec()))
+        .send()
+        .await
+        .map_err(|e| EcrError::Api(describe_error(&what, &e)))?;
+    match client
+        .complete_layer_upload()
+        .repository_name(repo)
+        .upload_id(id)
+        .layer_digests(&digest)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(digest),
+        // Another process uploaded it meanwhile.
+        Err(e) if e.code() == Some("LayerAlreadyExistsException") => Ok(digest),
+        Err(e) => Err(EcrError::Api(describe_error(&what, &e))),
+    }
+}
+
+/// Delete images by digest, and say which could not be: BatchDeleteImage answers per image, in
+/// `failures`, not with an error. An image that is already gone counts as deleted.
+pub async fn delete_images(
+    client: &Client,
+    repo: &str,
+    digests: &[String],
+) -> Result<(), EcrError> {
+    let ids = digests
+        .iter()
+        .map(|d| ImageIdentifier::builder().image_digest(d).build())
+        .collect::<Vec<_>>();
+    let out = client
+        .batch_delete_image()
+        .repository_name(repo)
+        .set_image_ids(Some(ids))
+        .send()
+        .await
+        .map_err(|e| EcrError::Api(describe_error(&format!("delete images in {repo}"), &e)))?;
+    let failed = out
+        .failures()
+        .iter()
+        .filter(|f| f.failure_code().map(|c| c.as_str()) != Some("ImageNotFound"))
+        .map(describe_failure)
+        .collect::<Vec<_>>();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(EcrError::Api(format!(
+            "delete images in {repo}: {}",
+            failed.join("; ")
+        )))
+    }
+}
+
+fn describe_failure(f: &ImageFailure) -> String {
+    let id = f
+        .image_id()
+        .and_then(|i| i.image_digest().or(i.image_tag()))
+        .unwrap_or("an image");
+    format!(
+        "{id}: {}: {}",
+        f.failure_code().map_or("failed", |c| c.as_str()),
+        f.failure_reason().unwrap_or("no reason given")
+    )
 }

@@ -16,10 +16,14 @@ use aws_sdk_ecr::types::ImageIdentifier;
 use serde_json::{Value, json};
 
 use super::describe_error;
-use super::ecr::ensure_repository;
+use super::ecr::{delete_images, ensure_blob, ensure_repository};
 
 /// The tag that is the lock.
 pub const LOCK_TAG: &str = "paved-lock";
+/// The OCI empty blob and its digest (image-spec 1.1, descriptor.md).
+const EMPTY_BLOB: &[u8] = b"{}";
+const EMPTY_DIGEST: &str =
+    "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 const ANNOTATION: &str = "dev.paved.lock";
 
 /// Who holds a lock.
@@ -110,17 +114,21 @@ impl Holder {
         None
     }
 
+    /// An OCI artifact with no content: config and the one layer ECR requires are both the OCI
+    /// empty descriptor (`{}`), uploaded before the manifest (image-spec 1.1, "Guidance for an
+    /// empty descriptor"; ECR refuses a manifest with no layers or with blobs never uploaded).
     fn manifest(&self) -> String {
+        let empty = json!({
+            "mediaType": "application/vnd.oci.empty.v1+json",
+            "digest": EMPTY_DIGEST,
+            "size": EMPTY_BLOB.len()
+        });
         json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "artifactType": "application/vnd.paved.lock.v1",
-            "config": {
-                "mediaType": "application/vnd.oci.empty.v1+json",
-                "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-                "size": 2
-            },
-            "layers": [],
+            "config": empty,
+            "layers": [empty],
             "annotations": {
                 format!("{ANNOTATION}.host"): self.host,
                 format!("{ANNOTATION}.pid"): self.pid.to_string(),
@@ -163,6 +171,9 @@ pub async fn acquire(
     force: bool,
 ) -> Result<DeployLock, LockError> {
     ensure_repository(client, repository)
+        .await
+        .map_err(|e| LockError::Api(e.to_string()))?;
+    ensure_blob(client, repository, EMPTY_BLOB)
         .await
         .map_err(|e| LockError::Api(e.to_string()))?;
     let host = this_host();
@@ -277,17 +288,11 @@ pub async fn read(
 }
 
 async fn delete(client: &Client, repository: &str, digest: &str) -> Result<(), LockError> {
-    client
-        .batch_delete_image()
-        .repository_name(repository)
-        .image_ids(ImageIdentifier::builder().image_digest(digest).build())
-        .send()
+    delete_images(client, repository, &[digest.to_string()])
         .await
-        .map(|_| ())
         .map_err(|e| {
-            LockError::Api(describe_error(
-                &format!("delete the deploy lock ({repository}:{LOCK_TAG})"),
-                &e,
+            LockError::Api(format!(
+                "delete the deploy lock ({repository}:{LOCK_TAG}): {e}; delete that tag by hand, or the next deploy waits for it to expire"
             ))
         })
 }
@@ -345,5 +350,16 @@ mod tests {
             holder("here", 1, 10_000).stale(500, "here").is_none(),
             "pid 1 runs"
         );
+    }
+}
+
+#[cfg(test)]
+mod empty_blob {
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn the_empty_digest_is_the_digest_of_the_empty_blob() {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(super::EMPTY_BLOB)));
+        assert_eq!(digest, super::EMPTY_DIGEST);
     }
 }

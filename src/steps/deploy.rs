@@ -202,10 +202,18 @@ async fn to_aws(args: &Args) -> Result<DeployOutcome, StepError> {
     .await
     .map_err(StepError::failed)?;
     let deployed = locked(args, &app).await;
-    if let Err(why) = held.release().await {
-        eprintln!("paved: warning: {why}");
+    // A lock left behind blocks every deploy of the app until it expires: say so, and fail a
+    // deploy that otherwise succeeded, so someone acts on it.
+    match (held.release().await, deployed) {
+        (Ok(()), deployed) => deployed,
+        (Err(why), Ok(_)) => Err(StepError::failed(format!(
+            "the deploy finished, but its lock was not released: {why}"
+        ))),
+        (Err(why), Err(e)) => {
+            eprintln!("paved: also, the deploy lock was not released: {why}");
+            Err(e)
+        }
     }
-    deployed
 }
 
 /// The deploy, while this process holds the app's lock.
