@@ -123,9 +123,12 @@ impl Bed {
 
     async fn set_weight(&self, color: Color, weight: i64) {
         let r53 = self.r53().await;
-        let zone = paved::aws::route53::zone_id(&r53, &format!("{}.test", self.name))
-            .await
-            .expect("zone id");
+        let zone = paved::aws::route53::zone_id(
+            &r53,
+            &support::aws::public_zone(&format!("{}.test", self.name)),
+        )
+        .await
+        .expect("zone id");
         let record = ResourceRecordSet::builder()
             .name(format!("www.{}.test.", self.name))
             .r#type(RrType::Cname)

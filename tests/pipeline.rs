@@ -232,8 +232,7 @@ impl Pipeline {
         let r53 = aws_sdk_route53::Client::new(&sdk);
         let weights = paved::aws::route53::weights(
             &r53,
-            &format!("{}.test", self.name),
-            &format!("www.{}.test", self.name),
+            &support::aws::public_zone(&format!("{}.test", self.name)),
         )
         .await
         .expect("weights")

@@ -134,11 +134,17 @@ impl Bed {
         }
     }
 
+    fn dns(&self) -> paved::spec::Dns {
+        paved::spec::load(&self.dir.path().display().to_string())
+            .expect("spec")
+            .spec
+            .dns
+            .expect("dns")
+    }
+
     async fn state(&self) -> route53::DnsState {
         let r53 = aws_sdk_route53::Client::new(&self.sdk().await);
-        let zone = route53::zone_id(&r53, &format!("{}.test", self.name))
-            .await
-            .expect("zone");
+        let zone = route53::zone_id(&r53, &self.dns()).await.expect("zone");
         route53::read_state(&r53, &zone, &format!("www.{}.test", self.name))
             .await
             .expect("state")
@@ -196,6 +202,64 @@ async fn the_full_sequence_moves_every_step_and_marks_the_old_cluster_drained() 
 }
 
 #[tokio::test]
+async fn a_private_zone_of_the_same_name_is_not_the_public_apps_zone() {
+    let Some(bed) = Bed::new("splitview").await else {
+        return;
+    };
+    let sdk = bed.sdk().await;
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+    let private = r53
+        .create_hosted_zone()
+        .name(format!("{}.test", bed.name))
+        .caller_reference(format!("{}-private", bed.name))
+        .hosted_zone_config(
+            aws_sdk_route53::types::HostedZoneConfig::builder()
+                .private_zone(true)
+                .build(),
+        )
+        .vpc(
+            aws_sdk_route53::types::Vpc::builder()
+                .vpc_id(PRIVATE_ZONE_VPC)
+                .vpc_region(aws_sdk_route53::types::VpcRegion::UsEast1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("private zone");
+    let private_id = private
+        .hosted_zone()
+        .expect("zone")
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    bed.tag(Color::Blue, tags::VERIFIED, "sha256:blue").await;
+    bed.switch(Color::Blue, None).await.expect("switch");
+    // The records went to the public zone the spec means; the private one has none of them.
+    assert_eq!(bed.weights().await, BTreeMap::from([(Color::Blue, 100)]));
+    let in_private = route53::read_state(&r53, &private_id, &format!("www.{}.test", bed.name))
+        .await
+        .expect("read private");
+    assert!(in_private.records.is_empty(), "{:?}", in_private.records);
+    // A spec that says private gets the private zone; one that names an id of the other kind
+    // is told so.
+    let mut dns = bed.dns();
+    dns.private = true;
+    assert_eq!(
+        route53::zone_id(&r53, &dns).await.expect("private"),
+        private_id
+    );
+    dns.private = false;
+    dns.zone_id = Some(private_id.clone());
+    let err = route53::zone_id(&r53, &dns)
+        .await
+        .expect_err("kind differs");
+    assert!(err.to_string().contains("private zone"), "{err}");
+}
+
+/// A VPC for a private zone (moto's Route 53 does not ask EC2 whether it exists).
+const PRIVATE_ZONE_VPC: &str = "vpc-0a1b2c3d4e5f60001";
+
+#[tokio::test]
 async fn an_unverified_color_gets_no_weight() {
     let Some(bed) = Bed::new("unverified").await else {
         return;
@@ -242,9 +306,12 @@ async fn a_failing_check_restores_the_previous_weights() {
     // batch DELETEs it (real Route53 accepts that batch), so the restore below could not be shown
     // on records paved itself created.
     let r53 = aws_sdk_route53::Client::new(&bed.sdk().await);
-    let zone = route53::zone_id(&r53, &format!("{}.test", bed.name))
-        .await
-        .expect("zone");
+    let zone = route53::zone_id(
+        &r53,
+        &support::aws::public_zone(&format!("{}.test", bed.name)),
+    )
+    .await
+    .expect("zone");
     let upserts = vec![
         route53::change(
             aws_sdk_route53::types::ChangeAction::Upsert,
@@ -315,9 +382,12 @@ async fn a_killed_switch_resumes_from_the_weights_it_finds() {
 /// Put green at `green` percent and blue at the rest, as an interrupted switch would have.
 async fn set_weights(bed: &Bed, green: i64) {
     let r53 = aws_sdk_route53::Client::new(&bed.sdk().await);
-    let zone = route53::zone_id(&r53, &format!("{}.test", bed.name))
-        .await
-        .expect("zone");
+    let zone = route53::zone_id(
+        &r53,
+        &support::aws::public_zone(&format!("{}.test", bed.name)),
+    )
+    .await
+    .expect("zone");
     let state = bed.state().await;
     let name = format!("www.{}.test", bed.name);
     let mut changes = Vec::new();
@@ -356,9 +426,12 @@ async fn records_without_the_ownership_mark_are_not_touched() {
     bed.tag(Color::Green, tags::VERIFIED, "sha256:green").await;
     // Someone else's weighted records at the name, without paved's TXT record.
     let r53 = aws_sdk_route53::Client::new(&bed.sdk().await);
-    let zone = route53::zone_id(&r53, &format!("{}.test", bed.name))
-        .await
-        .expect("zone");
+    let zone = route53::zone_id(
+        &r53,
+        &support::aws::public_zone(&format!("{}.test", bed.name)),
+    )
+    .await
+    .expect("zone");
     let rec = route53::weighted_cname(
         &format!("www.{}.test", bed.name),
         Color::Blue,

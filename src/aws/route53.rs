@@ -10,6 +10,7 @@ use aws_sdk_route53::types::{
 
 use super::describe_error;
 use crate::plan::Color;
+use crate::spec::Dns;
 
 /// Errors talking to Route53.
 #[derive(Debug, thiserror::Error)]
@@ -48,41 +49,122 @@ fn fqdn(name: &str) -> String {
     }
 }
 
-/// The id of the public or private hosted zone named `zone`.
-pub async fn zone_id(client: &Client, zone: &str) -> Result<String, Route53Error> {
-    let wanted = fqdn(zone);
-    let out = client
-        .list_hosted_zones_by_name()
-        .dns_name(&wanted)
-        .max_items(10)
-        .send()
-        .await
-        .map_err(|e| Route53Error::Api(describe_error(&format!("find hosted zone {zone}"), &e)))?;
-    out.hosted_zones()
+/// A hosted zone as the zone listings describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    /// With the final dot, lower case.
+    pub name: String,
+    pub id: String,
+    pub private: bool,
+}
+
+impl Zone {
+    fn from_sdk(z: &aws_sdk_route53::types::HostedZone) -> Zone {
+        Zone {
+            name: fqdn(z.name()),
+            id: z.id().trim_start_matches("/hostedzone/").to_string(),
+            private: z.config().is_some_and(|c| c.private_zone()),
+        }
+    }
+}
+
+/// The zone that holds the app's records, among `zones`: the one of the spec's name and kind
+/// (public unless `dns.private`), or the spec's `dns.zoneId`. Split-view DNS gives a public and a
+/// private zone one name, and an account may even hold two zones of one name and kind (Route 53
+/// allows it): those need the id.
+pub fn choose_zone<'a>(zones: &'a [Zone], dns: &Dns) -> Result<&'a Zone, Route53Error> {
+    let wanted = fqdn(&dns.zone);
+    let kind = if dns.private { "private" } else { "public" };
+    if let Some(id) = &dns.zone_id {
+        let id = id.trim_start_matches("/hostedzone/");
+        return match zones.iter().find(|z| z.id == id) {
+            Some(z) if z.name == wanted && z.private == dns.private => Ok(z),
+            Some(z) => Err(Route53Error::NoZone(format!(
+                "{} ({id} is the {} zone {})",
+                dns.zone,
+                if z.private { "private" } else { "public" },
+                z.name
+            ))),
+            None => Err(Route53Error::NoZone(format!(
+                "{} (no zone has id {id})",
+                dns.zone
+            ))),
+        };
+    }
+    let named: Vec<&Zone> = zones.iter().filter(|z| z.name == wanted).collect();
+    let of_kind: Vec<&Zone> = named
         .iter()
-        .find(|z| fqdn(z.name()) == wanted)
-        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
-        .ok_or_else(|| Route53Error::NoZone(zone.to_string()))
+        .copied()
+        .filter(|z| z.private == dns.private)
+        .collect();
+    match of_kind.as_slice() {
+        [one] => Ok(one),
+        [] if named.is_empty() => Err(Route53Error::NoZone(dns.zone.clone())),
+        [] => Err(Route53Error::NoZone(format!(
+            "{} as a {kind} zone (the account has a {} one: set dns.private: {})",
+            dns.zone,
+            if dns.private { "public" } else { "private" },
+            !dns.private
+        ))),
+        many => Err(Route53Error::NoZone(format!(
+            "{} as one zone: the account has {} {kind} zones of that name ({}); set dns.zoneId",
+            dns.zone,
+            many.len(),
+            many.iter()
+                .map(|z| z.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The id of the hosted zone that holds the app's records ([`choose_zone`]).
+pub async fn zone_id(client: &Client, dns: &Dns) -> Result<String, Route53Error> {
+    let wanted = fqdn(&dns.zone);
+    // ListHostedZonesByName lists every zone from that name on, in order: zones of one name are
+    // together, so reading stops at the first other name.
+    let mut found = Vec::new();
+    let mut next: Option<(String, Option<String>)> = Some((wanted.clone(), None));
+    while let Some((name, id)) = next.take() {
+        let out = client
+            .list_hosted_zones_by_name()
+            .dns_name(&name)
+            .set_hosted_zone_id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                Route53Error::Api(describe_error(
+                    &format!("find hosted zone {}", dns.zone),
+                    &e,
+                ))
+            })?;
+        let page: Vec<Zone> = out.hosted_zones().iter().map(Zone::from_sdk).collect();
+        let past = page.iter().any(|z| z.name != wanted);
+        found.extend(page.into_iter().filter(|z| z.name == wanted));
+        if out.is_truncated() && !past {
+            next = out
+                .next_dns_name()
+                .map(|n| (n.to_string(), out.next_hosted_zone_id().map(String::from)));
+        }
+    }
+    choose_zone(&found, dns).map(|z| z.id.clone())
 }
 
 /// The blue/green records of `name` in `zone`, read as switch-traffic reads them (so that
 /// teardown's guards and the plan see exactly what the switch sees).
-pub async fn weights(
-    client: &Client,
-    zone: &str,
-    name: &str,
-) -> Result<Vec<WeightedRecord>, Route53Error> {
-    let id = zone_id(client, zone).await?;
+pub async fn weights(client: &Client, dns: &Dns) -> Result<Vec<WeightedRecord>, Route53Error> {
+    let name = dns.name.as_str();
+    let id = zone_id(client, dns).await?;
     Ok(read_state(client, &id, name).await?.records)
 }
 
 /// Delete exactly this record (Route53 refuses if it changed since it was read).
 pub async fn delete_record(
     client: &Client,
-    zone: &str,
+    dns: &Dns,
     record: &ResourceRecordSet,
 ) -> Result<(), Route53Error> {
-    let id = zone_id(client, zone).await?;
+    let id = zone_id(client, dns).await?;
     let change = Change::builder()
         .action(ChangeAction::Delete)
         .resource_record_set(record.clone())
@@ -198,18 +280,13 @@ pub fn classify(listed: &[ResourceRecordSet], name: &str) -> DnsState {
     state
 }
 
-/// Every hosted zone of the account: name (with the final dot) to id.
-pub async fn zones(client: &Client) -> Result<Vec<(String, String)>, Route53Error> {
+/// Every hosted zone of the account.
+pub async fn zones(client: &Client) -> Result<Vec<Zone>, Route53Error> {
     let mut out = Vec::new();
     let mut pages = client.list_hosted_zones().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| Route53Error::Api(describe_error("list hosted zones", &e)))?;
-        out.extend(page.hosted_zones().iter().map(|z| {
-            (
-                fqdn(z.name()),
-                z.id().trim_start_matches("/hostedzone/").to_string(),
-            )
-        }));
+        out.extend(page.hosted_zones().iter().map(Zone::from_sdk));
     }
     Ok(out)
 }
@@ -377,5 +454,78 @@ pub async fn wait_insync(
             )));
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+#[cfg(test)]
+mod zone_choice {
+    use super::*;
+
+    fn zone(id: &str, name: &str, private: bool) -> Zone {
+        Zone {
+            name: name.into(),
+            id: id.into(),
+            private,
+        }
+    }
+
+    fn dns(private: bool, zone_id: Option<&str>) -> Dns {
+        Dns {
+            zone: "Example.com".into(),
+            name: "www.example.com".into(),
+            ttl: 60,
+            private,
+            zone_id: zone_id.map(String::from),
+        }
+    }
+
+    #[test]
+    fn the_kind_the_spec_names_wins_whatever_the_listing_order() {
+        let zones = [
+            zone("ZPRIV", "example.com.", true),
+            zone("ZPUB", "example.com.", false),
+            zone("ZOTHER", "example.org.", false),
+        ];
+        assert_eq!(
+            choose_zone(&zones, &dns(false, None))
+                .map(|z| z.id.as_str())
+                .ok(),
+            Some("ZPUB")
+        );
+        assert_eq!(
+            choose_zone(&zones, &dns(true, None))
+                .map(|z| z.id.as_str())
+                .ok(),
+            Some("ZPRIV")
+        );
+    }
+
+    #[test]
+    fn a_missing_kind_says_which_kind_exists() {
+        let zones = [zone("ZPRIV", "example.com.", true)];
+        let err = choose_zone(&zones, &dns(false, None)).expect_err("no public zone");
+        assert!(err.to_string().contains("set dns.private: true"), "{err}");
+        let err = choose_zone(&[], &dns(false, None)).expect_err("no zone");
+        assert!(
+            err.to_string().contains("no hosted zone `Example.com`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn two_zones_of_one_name_and_kind_need_the_id() {
+        let zones = [
+            zone("ZA", "example.com.", false),
+            zone("ZB", "example.com.", false),
+        ];
+        let err = choose_zone(&zones, &dns(false, None)).expect_err("ambiguous");
+        assert!(
+            err.to_string().contains("ZA, ZB") && err.to_string().contains("dns.zoneId"),
+            "{err}"
+        );
+        let chosen = choose_zone(&zones, &dns(false, Some("/hostedzone/ZB"))).expect("by id");
+        assert_eq!(chosen.id, "ZB");
+        let err = choose_zone(&zones, &dns(true, Some("ZB"))).expect_err("kind differs");
+        assert!(err.to_string().contains("public zone"), "{err}");
     }
 }

@@ -51,7 +51,7 @@ pub async fn read(
 ) -> Result<LiveApp, LiveError> {
     let clusters = eks::app_clusters(eks_client, &app.name).await?;
     let records = match (&app.dns, r53) {
-        (Some(dns), Some(client)) => route53::weights(client, &dns.zone, &dns.name).await?,
+        (Some(dns), Some(client)) => route53::weights(client, dns).await?,
         _ => Vec::new(),
     };
     let mut identities = Vec::new();

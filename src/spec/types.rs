@@ -471,6 +471,13 @@ pub struct Dns {
     /// Record TTL in seconds.
     #[serde(default = "default_ttl")]
     pub ttl: u32,
+    /// The zone is a private hosted zone (answering inside its VPCs only). A public and a private
+    /// zone may share a name (split-view DNS); this says which one holds the app's records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private: bool,
+    /// The hosted zone's id, for an account with more than one zone of this name and kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone_id: Option<String>,
 }
 
 fn default_ttl() -> u32 {

@@ -25,7 +25,7 @@ use crate::github::rest::GitHub;
 use crate::hash::{self, short};
 use crate::plan::live::LiveApp;
 use crate::plan::{Color, cluster_name, plan, table};
-use crate::spec::{self, KubeApp, LoadedApp};
+use crate::spec::{self, Dns, KubeApp, LoadedApp};
 
 use super::{Output, StepError};
 
@@ -304,23 +304,32 @@ fn region_of(args: &Args, app: &KubeApp) -> String {
 }
 
 /// Every record of the zones the apps use, or why a zone could not be read.
-#[derive(Default)]
 struct ZoneRecords {
-    by_zone: HashMap<String, Result<Vec<ResourceRecordSet>, String>>,
+    /// The account's zones, or why they could not be listed.
+    zones: Result<Vec<route53::Zone>, String>,
+    /// Records by zone id.
+    by_id: HashMap<String, Result<Vec<ResourceRecordSet>, String>>,
 }
 
-impl ZoneRecords {
-    fn of(&self, zone: &str) -> Result<&[ResourceRecordSet], String> {
-        match self.by_zone.get(&fqdn(zone)) {
-            Some(Ok(records)) => Ok(records),
-            Some(Err(e)) => Err(e.clone()),
-            None => Err(format!("no hosted zone `{zone}` in this account")),
+impl Default for ZoneRecords {
+    fn default() -> Self {
+        ZoneRecords {
+            zones: Ok(Vec::new()),
+            by_id: HashMap::new(),
         }
     }
 }
 
-fn fqdn(name: &str) -> String {
-    format!("{}.", name.trim_end_matches('.').to_ascii_lowercase())
+impl ZoneRecords {
+    fn of(&self, dns: &Dns) -> Result<&[ResourceRecordSet], String> {
+        let zones = self.zones.as_ref().map_err(Clone::clone)?;
+        let zone = route53::choose_zone(zones, dns).map_err(|e| e.to_string())?;
+        match self.by_id.get(&zone.id) {
+            Some(Ok(records)) => Ok(records),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(format!("hosted zone {} was not read", zone.id)),
+        }
+    }
 }
 
 async fn read_zones(
@@ -328,32 +337,33 @@ async fn read_zones(
     apps: &[LoadedApp],
     pacer: Pacer,
 ) -> ZoneRecords {
-    let wanted: BTreeSet<String> = apps
-        .iter()
-        .filter_map(|a| a.spec.dns.as_ref().map(|d| fqdn(&d.zone)))
-        .collect();
+    let dns: Vec<&Dns> = apps.iter().filter_map(|a| a.spec.dns.as_ref()).collect();
     let mut out = ZoneRecords::default();
-    if wanted.is_empty() {
+    if dns.is_empty() {
         return out;
     }
     pacer.turn().await;
     let zones = match route53::zones(client).await {
         Ok(z) => z,
         Err(e) => {
-            for zone in wanted {
-                out.by_zone.insert(zone, Err(e.to_string()));
-            }
+            out.zones = Err(e.to_string());
             return out;
         }
     };
+    let wanted: BTreeSet<String> = dns
+        .iter()
+        .filter_map(|d| route53::choose_zone(&zones, d).ok())
+        .map(|z| z.id.clone())
+        .collect();
     // Zones are read one after another: Route53's limit is per account, not per zone.
-    for (name, id) in zones.iter().filter(|(n, _)| wanted.contains(n)) {
+    for id in wanted {
         pacer.turn().await;
-        let records = route53::zone_records(client, id)
+        let records = route53::zone_records(client, &id)
             .await
             .map_err(|e| e.to_string());
-        out.by_zone.insert(name.clone(), records);
+        out.by_id.insert(id, records);
     }
+    out.zones = Ok(zones);
     out
 }
 
@@ -397,7 +407,7 @@ async fn read_app(
         }
     }
     let records = match &app.dns {
-        Some(dns) => match zones.of(&dns.zone) {
+        Some(dns) => match zones.of(dns) {
             Ok(listed) => route53::classify(listed, &dns.name).records,
             Err(e) => {
                 status.errors.push(format!("DNS: {e}"));

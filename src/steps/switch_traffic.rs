@@ -258,7 +258,7 @@ pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
         host: Some(dns.name.clone()),
     };
 
-    let zone = route53::zone_id(&r53, &dns.zone)
+    let zone = route53::zone_id(&r53, &dns)
         .await
         .map_err(StepError::failed)?;
     let original = route53::read_state(&r53, &zone, &dns.name)

@@ -192,7 +192,7 @@ async fn remove_drained_record(
 ) -> Result<bool, StepError> {
     match (record, &app.dns) {
         (Some(r), Some(dns)) if r.weight == 0 => {
-            crate::aws::route53::delete_record(r53, &dns.zone, &r.record)
+            crate::aws::route53::delete_record(r53, dns, &r.record)
                 .await
                 .map_err(StepError::failed)?;
             Ok(true)

@@ -18,3 +18,14 @@ pub fn moto_args(endpoint: &str) -> AwsArgs {
         )),
     }
 }
+
+/// The DNS intent of a test app whose records live in the public zone `zone`.
+pub fn public_zone(zone: &str) -> paved::spec::Dns {
+    paved::spec::Dns {
+        zone: zone.into(),
+        name: format!("www.{zone}"),
+        ttl: 60,
+        private: false,
+        zone_id: None,
+    }
+}
