@@ -298,13 +298,25 @@ components:
 ",
     )
     .expect("write spec");
-    // A FAKE docker client: records its arguments and writes buildx's metadata file.
-    let log = dir.path().join("docker-args");
+    // A FAKE docker client: records each call (its arguments, one per line, then its
+    // DOCKER_CONFIG and stdin), answers `buildx inspect` as the `docker` driver does, knows no
+    // builder named paved until one is created, and writes buildx's metadata file.
+    let log = dir.path().join("docker-calls");
     let fake_docker = dir.path().join("fake-docker");
     std::fs::write(
         &fake_docker,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {log}\nfor a in \"$@\"; do case \"$a\" in --metadata-file=*) echo '{{\"containerimage.digest\": \"sha256:{d}\"}}' > \"${{a#--metadata-file=}}\";; esac; done\n",
+            r#"#!/bin/sh
+log={log}
+{{ echo "== call"; printf '%s\n' "$@"; echo "-- config $DOCKER_CONFIG"; }} >> "$log"
+case "$1 $2 $3" in
+  "login "*) echo "-- stdin $(cat)" >> "$log"; exit 0;;
+  "buildx inspect ") echo "Name: default"; echo "Driver: docker"; exit 0;;
+  "buildx inspect paved") [ -f "$log.created" ] || exit 1; echo "Driver: docker-container"; exit 0;;
+  "buildx create "*) touch "$log.created"; exit 0;;
+esac
+for a in "$@"; do case "$a" in --metadata-file=*) echo '{{"containerimage.digest": "sha256:{d}"}}' > "${{a#--metadata-file=}}";; esac; done
+"#,
             log = log.display(),
             d = "c".repeat(64)
         ),
@@ -320,7 +332,10 @@ components:
     let target = Target {
         registry: registry.clone(),
         repository: "dockery".into(),
-        auth: Auth::Anonymous,
+        auth: Auth::Basic {
+            username: "AWS".into(),
+            password: "s3cret-token".into(),
+        },
     };
     let outcome = build_image(
         &loaded,
@@ -333,28 +348,84 @@ components:
     .await
     .expect("build");
     assert_eq!(outcome.digest, format!("sha256:{}", "c".repeat(64)));
-    let args = std::fs::read_to_string(&log).expect("args");
-    let args: Vec<&str> = args.lines().collect();
+    let text = std::fs::read_to_string(&log).expect("calls");
+    let calls: Vec<Vec<&str>> = text
+        .split("== call\n")
+        .filter(|c| !c.is_empty())
+        .map(|c| c.lines().collect())
+        .collect();
+    // Logged in with the password on stdin, never in the arguments, in a config of its own
+    // that is gone after the build.
+    assert_eq!(
+        calls[0][..5],
+        [
+            "login",
+            "--username",
+            "AWS",
+            "--password-stdin",
+            registry.as_str()
+        ]
+    );
+    assert_eq!(calls[0].last(), Some(&"-- stdin s3cret-token"));
+    let config = calls[0][5].strip_prefix("-- config ").expect("config line");
+    assert!(
+        !std::path::Path::new(config).exists(),
+        "{config} was removed"
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.contains(&format!("-- config {config}").as_str())),
+        "every call used the build's own DOCKER_CONFIG: {calls:?}"
+    );
+    assert!(
+        !text
+            .replace("-- stdin s3cret-token", "")
+            .contains("s3cret-token")
+    );
+    // The docker driver cannot export a registry cache: paved's docker-container builder is
+    // made and named.
+    assert_eq!(
+        calls[3][..6],
+        [
+            "buildx",
+            "create",
+            "--name",
+            "paved",
+            "--driver",
+            "docker-container"
+        ]
+    );
+    let args: Vec<&str> = calls
+        .last()
+        .expect("build call")
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with("-- "))
+        .collect();
     let h = &content.hash;
     let d = dir.path().display();
     let metadata = args
         .iter()
         .find(|a| a.starts_with("--metadata-file="))
         .expect("metadata flag");
+    // The cache lives in its own repository: the image repository's tags are immutable.
+    let cache = format!("{registry}/dockery/buildcache:cache");
     assert_eq!(
         args,
         vec![
             "buildx".to_string(),
             "build".into(),
+            "--builder=paved".into(),
             format!("--file={d}/Dockerfile"),
             "--platform=linux/amd64,linux/arm64".into(),
             "--build-arg=V=2".into(),
             "--target=prod".into(),
             format!("--tag={registry}/dockery:{h}"),
             format!("--label=dev.paved.content-hash={h}"),
-            format!("--cache-from=type=registry,ref={registry}/dockery:buildcache"),
+            format!("--cache-from=type=registry,ref={cache}"),
             format!(
-                "--cache-to=type=registry,ref={registry}/dockery:buildcache,mode=max,image-manifest=true"
+                "--cache-to=type=registry,ref={cache},mode=max,image-manifest=true,oci-mediatypes=true"
             ),
             "--provenance=false".into(),
             "--push".into(),

@@ -219,8 +219,22 @@ pub async fn build_image(
             tag: hash.into(),
             content_hash: hash.into(),
             metadata_file: metadata.path().to_path_buf(),
+            cache: Some(format!(
+                "{}/{}:cache",
+                target.registry,
+                docker::cache_repository(repo)
+            )),
+            builder: None,
         };
-        match docker::build_and_push(&builders.docker, docker_spec, &plan).await {
+        match docker::build_and_push(
+            &builders.docker,
+            docker_spec,
+            &plan,
+            &target.registry,
+            &target.auth,
+        )
+        .await
+        {
             Ok(d) => d,
             // An immutable tag refuses the second of two concurrent builds; the first one's image
             // has the same inputs.

@@ -106,6 +106,12 @@ pub async fn run(args: &Args) -> Result<BuildOutcome, StepError> {
                 repo.uri
             );
         }
+        if loaded.spec.image.docker.is_some() {
+            let cache = crate::build::docker::cache_repository(&repository);
+            ecr::ensure(&client, &cache, ecr::Holds::BuildCache)
+                .await
+                .map_err(StepError::failed)?;
+        }
         let creds = ecr::push_credentials(&client)
             .await
             .map_err(StepError::failed)?;

@@ -23,8 +23,22 @@ const READ_STATE: &[&str] = &[
     "eks:DescribeCluster",
     "eks:ListNodegroups",
     "eks:DescribeNodegroup",
+    "route53:ListHostedZones",
     "route53:ListHostedZonesByName",
     "route53:ListResourceRecordSets",
+];
+
+/// ECR calls that put a small blob and a manifest (the native builder, the deploy lock).
+const ECR_PUSH: &[&str] = &[
+    "ecr:DescribeRepositories",
+    "ecr:CreateRepository",
+    "ecr:TagResource",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+    "ecr:BatchGetImage",
 ];
 
 impl PolicyStep {
@@ -55,89 +69,253 @@ impl PolicyStep {
     }
 
     /// The actions the step calls (`sts:GetCallerIdentity` is presigned for EKS tokens and needs
-    /// no permission).
+    /// no permission: the Service Authorization Reference's STS page).
     pub fn actions(self) -> Vec<&'static str> {
-        let own: &[&str] = match self {
-            PolicyStep::Plan => &["ecr:DescribeImages", "ecr:DescribeRepositories"],
-            PolicyStep::BuildImage => &[
-                "ecr:DescribeRepositories",
-                "ecr:CreateRepository",
-                "ecr:TagResource",
-                "ecr:GetAuthorizationToken",
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:InitiateLayerUpload",
-                "ecr:UploadLayerPart",
-                "ecr:CompleteLayerUpload",
-                "ecr:PutImage",
-            ],
-            PolicyStep::CreateCluster => &[
+        let own: Vec<&str> = match self {
+            PolicyStep::Plan => vec!["ecr:DescribeImages", "ecr:DescribeRepositories"],
+            PolicyStep::BuildImage => ECR_PUSH
+                .iter()
+                .copied()
+                .chain(["ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"])
+                .collect(),
+            PolicyStep::CreateCluster => vec![
                 "eks:CreateCluster",
                 "eks:CreateNodegroup",
                 "eks:TagResource",
                 "iam:PassRole",
+                // EKS makes its service-linked roles on an account's first cluster and nodegroup.
+                "iam:CreateServiceLinkedRole",
                 "autoscaling:DescribeAutoScalingGroups",
                 "autoscaling:CreateOrUpdateTags",
             ],
-            PolicyStep::ApplySpecs => &["eks:UntagResource", "eks:TagResource"],
-            PolicyStep::Verify => &["eks:TagResource"],
-            PolicyStep::SwitchTraffic => &[
+            PolicyStep::ApplySpecs => vec!["eks:UntagResource", "eks:TagResource"],
+            PolicyStep::Verify => vec!["eks:TagResource"],
+            PolicyStep::SwitchTraffic => vec![
                 "route53:ChangeResourceRecordSets",
                 "route53:GetChange",
                 "eks:TagResource",
             ],
-            PolicyStep::Teardown => &[
+            PolicyStep::Teardown => vec![
                 "eks:DeleteNodegroup",
                 "eks:DeleteCluster",
                 "route53:ChangeResourceRecordSets",
                 "route53:GetChange",
             ],
-            PolicyStep::Deploy => &[
-                "ecr:DescribeRepositories",
-                "ecr:CreateRepository",
-                "ecr:TagResource",
-                "ecr:PutImage",
-                "ecr:BatchGetImage",
-                "ecr:BatchDeleteImage",
-            ],
+            PolicyStep::Deploy => ECR_PUSH
+                .iter()
+                .copied()
+                .chain(["ecr:BatchDeleteImage"])
+                .collect(),
         };
-        let mut actions: Vec<&str> = READ_STATE.iter().chain(own).copied().collect();
+        let mut actions: Vec<&str> = READ_STATE.iter().copied().chain(own).collect();
         actions.sort_unstable();
         actions.dedup();
         actions
     }
 }
 
-/// The policy document for `steps`; resources are left to `*` except iam:PassRole, which names
-/// the roles paved passes (the spec's cluster and node roles, given as `role_arns`).
-pub fn document(steps: &[PolicyStep], role_arns: &[String]) -> Value {
-    let mut statements: Vec<Value> = steps
-        .iter()
-        .map(|s| {
-            let actions: Vec<&str> = s
-                .actions()
+/// What an action's permission is scoped to, from the Service Authorization Reference
+/// (https://docs.aws.amazon.com/service-authorization/latest/reference/, the EKS, ECR, Route 53,
+/// IAM and EC2 Auto Scaling pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum On {
+    /// No resource type: `*` (eks:ListClusters, ecr:GetAuthorizationToken,
+    /// route53:ListHostedZones*, autoscaling:DescribeAutoScalingGroups).
+    Any,
+    /// eks:CreateCluster has no resource type either; with an app its request tag is required.
+    NewCluster,
+    Cluster,
+    Nodegroup,
+    Repository,
+    Zone,
+    Change,
+    /// The Auto Scaling groups EKS makes for managed nodegroups: their names are EKS's, so the
+    /// tagging call is not narrowed further.
+    AutoScalingGroup,
+    PassRole,
+    ServiceLinkedRole,
+}
+
+fn scope_of(action: &str) -> On {
+    match action {
+        "eks:CreateCluster" => On::NewCluster,
+        "eks:DescribeNodegroup" | "eks:DeleteNodegroup" => On::Nodegroup,
+        "eks:ListClusters"
+        | "ecr:GetAuthorizationToken"
+        | "route53:ListHostedZones"
+        | "route53:ListHostedZonesByName"
+        | "autoscaling:DescribeAutoScalingGroups" => On::Any,
+        "route53:GetChange" => On::Change,
+        "autoscaling:CreateOrUpdateTags" => On::AutoScalingGroup,
+        "iam:PassRole" => On::PassRole,
+        "iam:CreateServiceLinkedRole" => On::ServiceLinkedRole,
+        a if a.starts_with("eks:") => On::Cluster,
+        a if a.starts_with("ecr:") => On::Repository,
+        a if a.starts_with("route53:") => On::Zone,
+        _ => On::Any,
+    }
+}
+
+/// The names a policy's resources carry: one app's, or any.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    partition: String,
+    account: String,
+    region: String,
+    app: Option<String>,
+    clusters: Vec<String>,
+    repositories: Vec<String>,
+    zone_id: Option<String>,
+    roles: Vec<String>,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            partition: "aws".into(),
+            account: "*".into(),
+            region: "*".into(),
+            app: None,
+            clusters: vec!["*".into()],
+            repositories: vec!["*".into()],
+            zone_id: None,
+            roles: Vec::new(),
+        }
+    }
+}
+
+impl Scope {
+    /// One app's names: its clusters (both colors), its repository and build cache, its hosted
+    /// zone when the spec names its id, the account and partition of its roles.
+    pub fn of(app: &crate::spec::KubeApp) -> Scope {
+        let roles: Vec<String> = [&app.cluster.roles.cluster, &app.cluster.roles.nodes]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        // arn:<partition>:iam::<account>:role/<name>
+        let parts: Vec<&str> = roles.first().map_or(Vec::new(), |r| r.split(':').collect());
+        let repository = crate::plan::repository(app);
+        let mut repositories = vec![repository.clone()];
+        if app.image.docker.is_some() {
+            repositories.push(crate::build::docker::cache_repository(&repository));
+        }
+        Scope {
+            partition: parts.get(1).map_or("aws", |p| p).to_string(),
+            account: parts
+                .get(4)
+                .filter(|a| !a.is_empty())
+                .map_or("*", |a| a)
+                .to_string(),
+            region: app.cluster.region.clone(),
+            app: Some(app.name.clone()),
+            clusters: [crate::plan::Color::Blue, crate::plan::Color::Green]
                 .into_iter()
-                .filter(|a| *a != "iam:PassRole")
-                .collect();
-            json!({ "Sid": s.sid(), "Effect": "Allow", "Action": actions, "Resource": "*" })
-        })
-        .collect();
-    if steps.contains(&PolicyStep::CreateCluster) {
-        let resources: Value = if role_arns.is_empty() {
-            json!("arn:aws:iam::*:role/*")
-        } else {
-            json!(role_arns)
+                .map(|c| crate::plan::cluster_name(&app.name, c))
+                .collect(),
+            repositories,
+            zone_id: app.dns.as_ref().and_then(|d| d.zone_id.clone()),
+            roles,
+        }
+    }
+
+    fn resources(&self, on: On) -> Value {
+        let (p, a, r) = (&self.partition, &self.account, &self.region);
+        let list: Vec<String> = match on {
+            On::Any | On::NewCluster => vec!["*".into()],
+            On::Cluster => self
+                .clusters
+                .iter()
+                .map(|c| format!("arn:{p}:eks:{r}:{a}:cluster/{c}"))
+                .collect(),
+            On::Nodegroup => self
+                .clusters
+                .iter()
+                .map(|c| format!("arn:{p}:eks:{r}:{a}:nodegroup/{c}/*/*"))
+                .collect(),
+            On::Repository => self
+                .repositories
+                .iter()
+                .map(|n| format!("arn:{p}:ecr:{r}:{a}:repository/{n}"))
+                .collect(),
+            On::Zone => vec![format!(
+                "arn:{p}:route53:::hostedzone/{}",
+                self.zone_id.as_deref().unwrap_or("*")
+            )],
+            On::Change => vec![format!("arn:{p}:route53:::change/*")],
+            On::AutoScalingGroup => vec![format!("arn:{p}:autoscaling:{r}:{a}:autoScalingGroup:*")],
+            On::PassRole if self.roles.is_empty() => vec![format!("arn:{p}:iam::{a}:role/*")],
+            On::PassRole => self.roles.clone(),
+            On::ServiceLinkedRole => vec![
+                format!(
+                    "arn:{p}:iam::{a}:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS"
+                ),
+                format!(
+                    "arn:{p}:iam::{a}:role/aws-service-role/eks-nodegroup.amazonaws.com/AWSServiceRoleForAmazonEKSNodegroup"
+                ),
+            ],
         };
-        statements.push(json!({
-            "Sid": "PavedPassClusterRoles",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": resources,
-            "Condition": { "StringEquals": { "iam:PassedToService": ["eks.amazonaws.com", "ec2.amazonaws.com"] } }
-        }));
+        if list.len() == 1 {
+            json!(list[0])
+        } else {
+            json!(list)
+        }
+    }
+
+    fn condition(&self, on: On) -> Option<Value> {
+        match on {
+            On::NewCluster => self.app.as_ref().map(|app| {
+                json!({ "StringEquals": { format!("aws:RequestTag/{}", crate::aws::eks::tags::APP): app } })
+            }),
+            On::PassRole => Some(json!({
+                "StringEquals": { "iam:PassedToService": ["eks.amazonaws.com", "ec2.amazonaws.com"] }
+            })),
+            On::ServiceLinkedRole => Some(json!({
+                "StringEquals": { "iam:AWSServiceName": ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com"] }
+            })),
+            _ => None,
+        }
+    }
+}
+
+/// The policy document for `steps`: per step, a statement for each kind of resource its
+/// actions act on, named as narrowly as `scope` allows.
+pub fn document(steps: &[PolicyStep], scope: &Scope) -> Value {
+    let mut statements = Vec::new();
+    for step in steps {
+        let mut by_scope: std::collections::BTreeMap<On, Vec<&str>> = Default::default();
+        for action in step.actions() {
+            by_scope.entry(scope_of(action)).or_default().push(action);
+        }
+        for (on, actions) in by_scope {
+            let mut statement = json!({
+                "Sid": format!("{}{}", step.sid(), sid_suffix(on)),
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": scope.resources(on),
+            });
+            if let Some(condition) = scope.condition(on) {
+                statement["Condition"] = condition;
+            }
+            statements.push(statement);
+        }
     }
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+fn sid_suffix(on: On) -> &'static str {
+    match on {
+        On::Any => "Unscoped",
+        On::NewCluster => "NewCluster",
+        On::Cluster => "Clusters",
+        On::Nodegroup => "Nodegroups",
+        On::Repository => "Repositories",
+        On::Zone => "Zone",
+        On::Change => "Changes",
+        On::AutoScalingGroup => "NodeGroups",
+        On::PassRole => "PassRoles",
+        On::ServiceLinkedRole => "ServiceLinkedRoles",
+    }
 }
 
 /// Print the policy for a role.
@@ -157,22 +335,19 @@ pub fn execute(args: Args) -> u8 {
     } else {
         args.step.clone()
     };
-    let roles = match &args.app {
+    let scope = match &args.app {
         Some(app) => match crate::spec::load(app) {
-            Ok(l) => [l.spec.cluster.roles.cluster, l.spec.cluster.roles.nodes]
-                .into_iter()
-                .flatten()
-                .collect(),
+            Ok(l) => Scope::of(&l.spec),
             Err(e) => {
                 crate::cli::report_spec_error(&e);
                 return crate::cli::exit::BAD_INPUT;
             }
         },
-        None => Vec::new(),
+        None => Scope::default(),
     };
     println!(
         "{}",
-        serde_json::to_string_pretty(&document(&steps, &roles)).unwrap_or_default()
+        serde_json::to_string_pretty(&document(&steps, &scope)).unwrap_or_default()
     );
     crate::cli::exit::OK
 }
@@ -186,14 +361,68 @@ mod tests {
         for s in PolicyStep::all() {
             assert!(s.actions().contains(&"eks:ListClusters"), "{s:?}");
         }
-        let doc = document(&[PolicyStep::Teardown], &[]);
-        let text = doc.to_string();
+        let text = document(&[PolicyStep::Teardown], &Scope::default()).to_string();
         assert!(text.contains("eks:DeleteCluster") && !text.contains("iam:PassRole"));
-        let doc = document(
-            &[PolicyStep::CreateCluster],
-            &["arn:aws:iam::1:role/c".into()],
+        let text = document(&[PolicyStep::CreateCluster], &Scope::default()).to_string();
+        assert!(text.contains("iam:PassRole") && text.contains("iam:CreateServiceLinkedRole"));
+    }
+
+    fn statement<'a>(doc: &'a Value, sid: &str) -> &'a Value {
+        doc["Statement"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["Sid"] == sid))
+            .unwrap_or_else(|| panic!("no statement {sid} in {doc:#}"))
+    }
+
+    #[test]
+    fn an_apps_policy_names_its_clusters_repository_roles_and_zone() {
+        let loaded = crate::spec::load(concat!(env!("CARGO_MANIFEST_DIR"), "/apps/catalog"))
+            .expect("catalog");
+        let mut app = loaded.spec;
+        app.dns.as_mut().expect("dns").zone_id = Some("Z0123456789".into());
+        app.cluster.roles.cluster = Some("arn:aws:iam::123456789012:role/paved-cluster".into());
+        let scope = Scope::of(&app);
+        let doc = document(&PolicyStep::all(), &scope);
+        let clusters = &statement(&doc, "PavedTeardownClusters")["Resource"];
+        let region = &app.cluster.region;
+        assert_eq!(
+            clusters,
+            &json!([
+                format!("arn:aws:eks:{region}:123456789012:cluster/catalog-blue"),
+                format!("arn:aws:eks:{region}:123456789012:cluster/catalog-green")
+            ])
         );
-        assert_eq!(doc["Statement"][1]["Resource"][0], "arn:aws:iam::1:role/c");
-        assert!(!doc["Statement"][0].to_string().contains("iam:PassRole"));
+        let repos = statement(&doc, "PavedBuildImageRepositories")["Resource"].to_string();
+        assert!(
+            repos.contains(":repository/catalog\"")
+                && repos.contains(":repository/catalog/buildcache"),
+            "{repos}"
+        );
+        let zone = &statement(&doc, "PavedSwitchTrafficZone")["Resource"];
+        assert_eq!(zone, "arn:aws:route53:::hostedzone/Z0123456789");
+        let new = statement(&doc, "PavedCreateClusterNewCluster");
+        assert_eq!(new["Resource"], "*");
+        assert_eq!(
+            new["Condition"]["StringEquals"]["aws:RequestTag/paved.dev/app"],
+            "catalog"
+        );
+        let slr = statement(&doc, "PavedCreateClusterServiceLinkedRoles");
+        assert!(
+            slr["Resource"]
+                .to_string()
+                .contains("AWSServiceRoleForAmazonEKSNodegroup")
+        );
+        // Only the calls AWS cannot scope are left on "*".
+        for s in doc["Statement"].as_array().expect("statements") {
+            if s["Resource"] == "*" {
+                for a in s["Action"].as_array().expect("actions") {
+                    assert!(
+                        [On::Any, On::NewCluster]
+                            .contains(&scope_of(a.as_str().unwrap_or_default())),
+                        "{a} is left unscoped"
+                    );
+                }
+            }
+        }
     }
 }
