@@ -1,6 +1,7 @@
 //! `paved deploy` as a process on the test bed: the hello app created on blue, moved to green by
-//! a cluster change with blue torn down, then left alone when nothing changed; and two deploys of
-//! one app at once, where one holds the app's lock and the other stops before touching anything.
+//! a cluster change with blue torn down, then left alone when nothing changed; rolled back to
+//! its first deployment; and two deploys of one app at once, where one holds the app's lock and
+//! the other stops before touching anything.
 
 mod support;
 
@@ -104,4 +105,47 @@ async fn of_two_deploys_at_once_one_runs_and_the_other_stops_before_any_change()
     assert!(state.lock.is_none());
     // One deployment in all: the second deploy opened none.
     assert_eq!(bed.deployment_states(), ["success"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollback_goes_back_to_blue_with_the_first_image() {
+    let Some(bed) = bed("back").await else { return };
+    let first = bed.deploy();
+    assert_eq!(first["color"], "blue");
+    let first_id = bed.github.state.lock().expect("lock").deployments[0]["id"]
+        .as_u64()
+        .expect("first deployment id");
+    std::fs::write(bed.app_dir.join("dist/hello"), b"a new build").expect("new binary");
+    write_app(&bed.app_dir, &bed.name, "m6i.large");
+    let second = bed.deploy();
+    assert_eq!(second["color"], "green");
+    assert_ne!(second["image"], first["image"]);
+
+    // The cluster change is reverted and the first deployment's image redeployed: traffic goes
+    // back to a blue cluster, and its weighted record is created again with the values it had
+    // the first time (a batch moto refused before its route53 patch; Route 53 takes it).
+    write_app(&bed.app_dir, &bed.name, "m7i.large");
+    let out = bed
+        .paved(&bed.aws, &["rollback", "--to", &first_id.to_string()])
+        .output()
+        .expect("run paved rollback");
+    let back = succeeded(&out);
+    assert_eq!(back["strategy"], "blue-green");
+    assert_eq!(back["color"], "blue");
+    assert_eq!(
+        back["image"], first["image"],
+        "the first image, by digest, not rebuilt"
+    );
+    let state = bed.aws_state().await;
+    assert_eq!(state.weights(), BTreeMap::from([(Color::Blue, 100)]));
+    assert_eq!(
+        state.clusters.keys().copied().collect::<Vec<_>>(),
+        [Color::Blue]
+    );
+    assert!(state.violations(&["default"]).is_empty());
+    let deployments = bed.github.state.lock().expect("lock").deployments.clone();
+    assert_eq!(deployments.len(), 3);
+    assert_eq!(deployments[2]["payload"]["rollback_of"], first_id);
+    // Each went live (the double does not mark earlier ones inactive as GitHub's auto_inactive does).
+    assert_eq!(bed.deployment_states(), ["success", "success", "success"]);
 }

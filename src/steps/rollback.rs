@@ -89,6 +89,20 @@ async fn resolve(
         .and_then(|t| t.strip_prefix(':'))
         .ok_or_else(|| StepError::Failed(format!("{image} has neither digest nor tag")))?;
     let repository = repo_ref.split_once('/').map_or(repo_ref, |(_, r)| r);
+    // A registry that stands in for ECR's is asked by the distribution API, as builds ask it.
+    if let Some(registry) = &args.deploy.registry {
+        let client = crate::registry::Registry::new(registry, crate::registry::Auth::Anonymous);
+        let digest = client
+            .manifest_digest(repository, tag)
+            .await
+            .map_err(StepError::failed)?
+            .ok_or_else(|| {
+                StepError::Failed(format!(
+                    "{registry}/{repository}:{tag} is gone: the image of that deployment is gone"
+                ))
+            })?;
+        return Ok(format!("{registry}/{repository}@{digest}"));
+    }
     let sdk = args.deploy.aws.sdk_config(&app.cluster.region).await;
     let ecr = aws_sdk_ecr::Client::new(&sdk);
     let digest = crate::aws::ecr::image_digest(&ecr, repository, tag)

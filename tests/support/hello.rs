@@ -138,8 +138,14 @@ impl DeployBed {
 
     /// `paved deploy` of the app, through `aws` (moto, or a proxy in front of it).
     pub fn command(&self, aws: &str) -> Command {
+        self.paved(aws, &["deploy"])
+    }
+
+    /// `paved <verb...> <app>` with the bed's flags and environment (`verb` is deploy, or a
+    /// command that takes deploy's flags, such as `rollback --to N`).
+    pub fn paved(&self, aws: &str, verb: &[&str]) -> Command {
         let mut cmd = Command::new(bin("paved"));
-        cmd.arg("deploy")
+        cmd.args(verb)
             .arg(&self.app_dir)
             .args(["--output", "json", "--poll-interval", "100ms"])
             .args([
