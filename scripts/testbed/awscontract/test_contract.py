@@ -426,3 +426,13 @@ def test_the_report_counts_what_a_correct_client_would_not_send(tmp_path):
     entries.append({"probe": False, "conflict": False, "service": "eks", "operation": "CreateCluster", "rule": "eks.request-token-length", "message": "m", "source": "s"})
     log.write_text("".join(json.dumps(e) + "\n" for e in entries))
     assert report.main([str(log)]) == 1
+
+
+def test_the_documented_rule_table_is_the_rules():
+    from . import table
+
+    docs = os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs", "testing.md")
+    with open(docs) as f:
+        text = f.read()
+    start, end = text.index(table.BEGIN), text.index(table.END) + len(table.END)
+    assert text[start:end] == table.markdown(), "docs/testing.md: run `python -m awscontract.table` and paste"
