@@ -467,3 +467,63 @@ async fn auto_scaling_groups_get_app_and_autoscaler_tags() {
         assert!(tags.contains(&expected), "missing {expected:?} in {tags:?}");
     }
 }
+
+/// The spec's region wins over AWS_REGION, which a workflow's credentials step sets to the
+/// runner's region: only --region overrides it.
+#[tokio::test]
+async fn the_specs_region_wins_over_aws_region() {
+    let Some(aws) = bed_service("PAVED_TEST_AWS_ENDPOINT") else {
+        return;
+    };
+    let name = support::unique("region");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_spec(dir.path(), &name, "m7i.large");
+    let spec = dir.path().join("kubeapp.yaml");
+    let text = std::fs::read_to_string(&spec).expect("spec");
+    std::fs::write(
+        &spec,
+        text.replace("region: us-east-1", "region: eu-west-1"),
+    )
+    .expect("spec");
+    let run = |extra: &[&str]| {
+        std::process::Command::new(support::hello::bin("paved-create-cluster"))
+            .arg(dir.path())
+            .args(["--color", "blue", "--no-ledger", "--poll-interval", "100ms"])
+            .args(extra)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("PAVED_AWS_ENDPOINT_URL", &aws)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-west-2")
+            .env("AWS_DEFAULT_REGION", "us-west-2")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("run paved-create-cluster")
+    };
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cluster = format!("{name}-blue");
+    let in_region = |region: &'static str| {
+        let aws = aws.clone();
+        let cluster = cluster.clone();
+        async move {
+            let mut args = moto_args(&aws);
+            args.region = Some(region.into());
+            let eks_client = aws_sdk_eks::Client::new(&args.sdk_config("ignored").await);
+            eks_client
+                .describe_cluster()
+                .name(&cluster)
+                .send()
+                .await
+                .is_ok()
+        }
+    };
+    assert!(in_region("eu-west-1").await, "created where the spec says");
+    assert!(!in_region("us-west-2").await, "not in AWS_REGION's region");
+}

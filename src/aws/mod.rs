@@ -16,8 +16,9 @@ use aws_credential_types::Credentials;
 /// AWS connection flags shared by every step.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AwsArgs {
-    /// AWS region [default: the spec's cluster.region]
-    #[arg(long, env = "AWS_REGION", hide_env_values = true)]
+    /// AWS region [default: the spec's cluster.region]. AWS_REGION is not read: a workflow's
+    /// credentials step sets it to the runner's region, and the spec's region must win.
+    #[arg(long)]
     pub region: Option<String>,
     /// Named profile from ~/.aws/config
     #[arg(long, env = "AWS_PROFILE", hide_env_values = true)]

@@ -43,10 +43,14 @@ pub struct KubeconfigArgs {
 }
 
 async fn token(args: &TokenArgs) -> Result<Value, StepError> {
+    // A token names a cluster, not an app: with no spec to say, the environment's region is
+    // the one (the kubeconfig paved writes passes --region).
     let region = args
         .aws
         .region
         .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
         .ok_or_else(|| StepError::BadInput("--region (or AWS_REGION) is needed".into()))?;
     let sdk = args.aws.sdk_config(&region).await;
     let creds = crate::aws::credentials(&sdk)
