@@ -233,7 +233,7 @@ async fn the_step_connects_through_a_kubeconfig_context() {
             color: None,
             context: Some("kind-local".into()),
             kubeconfig: Some(kubeconfig),
-            kube_endpoint: None,
+            kube_endpoint: Vec::new(),
         },
         image: "127.0.0.1:5000/hello@sha256:2222222222222222222222222222222222222222222222222222222222222222".into(),
         diff: false,

@@ -106,16 +106,26 @@ impl Bed {
         color: Color,
         dry_run: bool,
     ) -> Result<teardown::TeardownOutcome, StepError> {
+        self.teardown_of(Some(color), dry_run).await
+    }
+
+    /// Teardown of `color`, or with `None` of the idle color if due (`--due`).
+    async fn teardown_of(
+        &self,
+        color: Option<Color>,
+        dry_run: bool,
+    ) -> Result<teardown::TeardownOutcome, StepError> {
         teardown::run(&teardown::Args {
             ledger: Default::default(),
             app: self.app(),
             aws: moto_args(&self.aws),
             color,
+            due: color.is_none(),
             dry_run,
             timeout: "1m".into(),
             poll_interval: "0s".into(),
             // Nothing listens there: teardown warns and goes on, and no traffic leaves loopback.
-            kube_endpoint: Some("https://127.0.0.1:9".into()),
+            kube_endpoint: vec!["https://127.0.0.1:9".into()],
             output: Output::Json,
         })
         .await
@@ -338,6 +348,16 @@ async fn teardown_guards_refuse() {
         err.to_string().contains("still carries DNS weight 10"),
         "{err}"
     );
+    // While blue carries weight, a scheduled teardown finds nothing idle.
+    let scheduled = bed.teardown_of(None, false).await.expect("nothing idle");
+    assert!(
+        scheduled
+            .nothing_due
+            .as_deref()
+            .is_some_and(|w| w.contains("no idle cluster")),
+        "{:?}",
+        scheduled.nothing_due
+    );
     // Drained a minute ago: TTL (60 s) + bake (10 m) have not passed.
     bed.set_weight(Color::Blue, 0).await;
     let now = std::time::SystemTime::now()
@@ -354,14 +374,31 @@ async fn teardown_guards_refuse() {
         err.to_string().contains("stays until TTL + bake (11m)"),
         "{err}"
     );
-    // Drained an hour ago: allowed.
+    // A scheduled run is told when, and changes nothing.
+    let scheduled = bed.teardown_of(None, false).await.expect("not due yet");
+    assert!(
+        scheduled
+            .nothing_due
+            .as_deref()
+            .is_some_and(|w| w.contains("stays until TTL + bake (11m)")),
+        "{:?}",
+        scheduled.nothing_due
+    );
+    assert!(
+        eks::describe_cluster(&bed.eks().await, &bed.c(Color::Blue))
+            .await
+            .expect("describe")
+            .is_some()
+    );
+    // Drained an hour ago: the scheduled teardown takes blue.
     bed.tag(
         Color::Blue,
         "paved.dev/drained-at",
         &(now - 3600).to_string(),
     )
     .await;
-    bed.teardown(Color::Blue, false).await.expect("allowed");
+    let done = bed.teardown_of(None, false).await.expect("allowed");
+    assert_eq!((done.color, done.nothing_due), (Color::Blue, None));
     // Nothing of green was touched by the refusals.
     assert!(
         eks::describe_cluster(&bed.eks().await, &bed.c(Color::Green))

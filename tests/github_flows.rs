@@ -58,7 +58,7 @@ async fn a_deployment_carries_its_payload_and_its_statuses() {
     let gh = client(&double);
     let payload = json!({ "app": "hello", "color": "green", "digest": "sha256:abc", "strategy": "blue-green" });
     let id = gh
-        .create_deployment("abc123", "hello", "deploy", &payload)
+        .create_deployment("abc123", "hello", true, "deploy", &payload)
         .await
         .expect("deployment");
     for state in ["queued", "in_progress", "success"] {
@@ -85,6 +85,7 @@ async fn history_is_newest_first_and_prune_keeps_the_active_deployment() {
             .create_deployment(
                 &format!("sha{n}"),
                 "hello",
+                true,
                 "deploy",
                 &json!({ "app": "hello" }),
             )
@@ -173,7 +174,7 @@ async fn a_blue_green_deploy_walks_its_deployment_from_queued_to_success() {
         None,
     );
     let id = l
-        .start_deployment("hello", &payload, "paved blue-green")
+        .start_deployment("hello", true, &payload, "paved blue-green")
         .await
         .expect("deployment");
     let phases = [
@@ -243,7 +244,7 @@ async fn verify_ends_a_rolling_deployment_and_a_failure_fails_it() {
     let gh = client(&double);
     let rolling = json!({ "app": "hello", "strategy": "rolling" });
     let id = gh
-        .create_deployment("abc", "hello", "d", &rolling)
+        .create_deployment("abc", "hello", true, "d", &rolling)
         .await
         .expect("deployment");
     let l = ledger(&double, Some(id));
@@ -255,7 +256,13 @@ async fn verify_ends_a_rolling_deployment_and_a_failure_fails_it() {
     assert_eq!(double.statuses_of(id)[0]["state"], "success");
 
     let second = gh
-        .create_deployment("abd", "hello", "d", &json!({ "strategy": "blue-green" }))
+        .create_deployment(
+            "abd",
+            "hello",
+            true,
+            "d",
+            &json!({ "strategy": "blue-green" }),
+        )
         .await
         .expect("deployment");
     let l = ledger(&double, Some(second));
@@ -393,7 +400,7 @@ async fn github_errors_say_what_to_fix_and_rate_limits_are_waited_out() {
         json!({ "message": "No ref found for: deadbeef" }),
     )]);
     let e = gh
-        .create_deployment("deadbeef", "hello", "d", &json!({}))
+        .create_deployment("deadbeef", "hello", true, "d", &json!({}))
         .await
         .expect_err("422");
     assert!(e.to_string().contains("No ref found for: deadbeef"), "{e}");

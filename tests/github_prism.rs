@@ -30,6 +30,7 @@ async fn deployments_and_statuses_match_githubs_description() {
         .create_deployment(
             "0123456789abcdef0123456789abcdef01234567",
             "hello",
+            true,
             "deploy hello",
             &payload,
         )
@@ -107,7 +108,12 @@ async fn the_ledgers_requests_match_githubs_description() {
     // Listing deployments and their statuses, creating one, queueing it.
     ledger.previous("hello").await.expect("active");
     let id = ledger
-        .start_deployment("hello", &json!({ "app": "hello" }), "paved rolling")
+        .start_deployment(
+            "hello/staging",
+            false,
+            &json!({ "app": "hello" }),
+            "paved rolling",
+        )
         .await
         .expect("deployment");
     // Reading the deployment (verify's rolling check), a status, the commit's pull requests and

@@ -24,7 +24,7 @@ fn cluster() -> ClusterArgs {
         color: None,
         context: Some(context()),
         kubeconfig: None,
-        kube_endpoint: None,
+        kube_endpoint: Vec::new(),
     }
 }
 

@@ -54,7 +54,7 @@ impl Bed {
                 color: None,
                 context: Some("fake".into()),
                 kubeconfig: Some(self.dir.path().join("config")),
-                kube_endpoint: None,
+                kube_endpoint: Vec::new(),
             },
             image: IMAGE.into(),
             timeout: Some(timeout.into()),

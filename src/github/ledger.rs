@@ -39,9 +39,21 @@ pub struct EnvironmentArgs {
     /// A stage (staging, production...): the environment becomes <app>/<stage>
     #[arg(long, conflicts_with = "environment")]
     pub stage: Option<String>,
+    /// Whether end users are served from this environment (GitHub's production_environment,
+    /// which also keeps auto_inactive from retiring its deployments) [default: true without a
+    /// stage or with stage production, else false]
+    #[arg(long, value_name = "BOOL")]
+    pub production: Option<bool>,
 }
 
 impl EnvironmentArgs {
+    pub fn is_production(&self) -> bool {
+        self.production.unwrap_or(match self.stage.as_deref() {
+            None => true,
+            Some(stage) => stage.eq_ignore_ascii_case("production"),
+        })
+    }
+
     pub fn name(&self, app: &str) -> String {
         match (&self.environment, &self.stage) {
             (Some(e), _) => e.clone(),
@@ -334,12 +346,13 @@ impl Ledger {
     pub async fn start_deployment(
         &mut self,
         environment: &str,
+        production: bool,
         payload: &Value,
         description: &str,
     ) -> Result<u64, GitHubError> {
         let id = self
             .gh
-            .create_deployment(&self.ctx.sha, environment, description, payload)
+            .create_deployment(&self.ctx.sha, environment, production, description, payload)
             .await?;
         self.deployment = Some(id);
         self.gh
@@ -597,5 +610,27 @@ mod tests {
         assert_eq!(r.detail, "crash loop");
         let r = Report::failed(Phase::Plan, "bad spec", true);
         assert_eq!(r.state, DeployState::Error);
+    }
+}
+
+#[cfg(test)]
+mod production {
+    use super::EnvironmentArgs;
+
+    fn env(stage: Option<&str>, production: Option<bool>) -> EnvironmentArgs {
+        EnvironmentArgs {
+            environment: None,
+            stage: stage.map(String::from),
+            production,
+        }
+    }
+
+    #[test]
+    fn only_production_stages_are_production_environments() {
+        assert!(env(None, None).is_production());
+        assert!(env(Some("Production"), None).is_production());
+        assert!(!env(Some("staging"), None).is_production());
+        assert!(env(Some("eu"), Some(true)).is_production());
+        assert!(!env(None, Some(false)).is_production());
     }
 }

@@ -159,6 +159,7 @@ impl GitHub {
         &self,
         sha: &str,
         environment: &str,
+        production: bool,
         description: &str,
         payload: &Value,
     ) -> Result<u64, GitHubError> {
@@ -170,7 +171,7 @@ impl GitHub {
             "auto_merge": false,
             "required_contexts": [],
             "transient_environment": false,
-            "production_environment": true,
+            "production_environment": production,
         });
         let created = self
             .call(

@@ -142,3 +142,32 @@ pub async fn delete_load_balancers(
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
+
+/// The API server to reach for one color, among `--kube-endpoint` values (`<color>=<url>` or a
+/// bare URL for any color): a tunnel or proxy in front of the cluster's own EKS endpoint.
+pub fn endpoint_for(endpoints: &[String], color: &str) -> Option<String> {
+    let own = format!("{color}=");
+    endpoints
+        .iter()
+        .find_map(|e| e.strip_prefix(own.as_str()))
+        .or_else(|| {
+            endpoints
+                .iter()
+                .find(|e| !e.starts_with("blue=") && !e.starts_with("green="))
+                .map(String::as_str)
+        })
+        .map(String::from)
+}
+
+#[cfg(test)]
+mod endpoints {
+    use super::endpoint_for;
+
+    #[test]
+    fn a_colors_own_endpoint_wins_over_a_bare_one() {
+        let list = vec!["http://any".to_string(), "green=http://g".to_string()];
+        assert_eq!(endpoint_for(&list, "green").as_deref(), Some("http://g"));
+        assert_eq!(endpoint_for(&list, "blue").as_deref(), Some("http://any"));
+        assert_eq!(endpoint_for(&["green=http://g".to_string()], "blue"), None);
+    }
+}

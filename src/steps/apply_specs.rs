@@ -32,9 +32,10 @@ pub struct ClusterArgs {
     /// The kubeconfig file for --context [default: $KUBECONFIG, then ~/.kube/config]
     #[arg(long, env = "KUBECONFIG", hide_env_values = true)]
     pub kubeconfig: Option<PathBuf>,
-    /// Reach the EKS API server here instead of its endpoint (a tunnel, a proxy)
-    #[arg(long)]
-    pub kube_endpoint: Option<String>,
+    /// Reach the EKS API server here instead of its endpoint (a tunnel, a proxy): a URL, or
+    /// `<color>=<url>` (repeat it, or list them in PAVED_KUBE_ENDPOINT separated by commas)
+    #[arg(long, env = "PAVED_KUBE_ENDPOINT", value_delimiter = ',')]
+    pub kube_endpoint: Vec<String>,
 }
 
 /// A connected cluster, and the EKS cluster behind it when there is one.
@@ -95,7 +96,7 @@ pub async fn connect(
         &cluster,
         &region,
         credentials,
-        target.kube_endpoint.as_deref(),
+        crate::kube::endpoint_for(&target.kube_endpoint, color.as_str()).as_deref(),
     )
     .map_err(StepError::failed)?;
     Ok(Connection {

@@ -408,23 +408,11 @@ impl Steps<'_> {
             "--image",
             image,
         ];
-        if let Some(endpoint) = self.kube_endpoint(color) {
-            argv.extend(["--kube-endpoint", endpoint]);
+        // Each step picks its color's endpoint from the list.
+        for endpoint in &self.args.kube_endpoint {
+            argv.extend(["--kube-endpoint", endpoint.as_str()]);
         }
         argv
-    }
-
-    /// The `--kube-endpoint` for one color: its own `<color>=<url>`, else a bare URL.
-    fn kube_endpoint(&self, color: Color) -> Option<&str> {
-        let own = format!("{color}=");
-        let all = &self.args.kube_endpoint;
-        all.iter()
-            .find_map(|e| e.strip_prefix(own.as_str()))
-            .or_else(|| {
-                all.iter()
-                    .find(|e| !e.starts_with("blue=") && !e.starts_with("green="))
-                    .map(String::as_str)
-            })
     }
 
     async fn apply_and_verify(
@@ -574,7 +562,7 @@ impl Steps<'_> {
         ])?;
         teardown.aws = self.args.aws.clone();
         teardown.ledger = self.ledger.clone();
-        teardown.kube_endpoint = self.kube_endpoint(idle).map(String::from);
+        teardown.kube_endpoint = self.args.kube_endpoint.clone();
         let gone = recorded(
             Phase::Teardown,
             &self.args.app,

@@ -27,6 +27,8 @@ pub struct Recorded {
     pub rollback_of: Option<u64>,
     pub deployment: Option<u64>,
     pub environment: String,
+    /// GitHub's production_environment for the deployment.
+    pub production: bool,
     /// Seconds from the end of the switch to the teardown: the DNS TTL and the bake.
     pub bake_seconds: u64,
 }
@@ -92,6 +94,7 @@ pub async fn run(args: &PlanArgs) -> Result<Recorded, StepError> {
         rollback_of: args.rollback_of.as_ref().map(|(id, _)| *id),
         deployment: None,
         environment: args.environment.name(&app.name),
+        production: args.environment.is_production(),
         bake_seconds: app.dns.as_ref().map_or(0, |d| u64::from(d.ttl))
             + crate::spec::units::parse_duration(&app.deploy.bake).map_or(0, |d| d.as_secs()),
         plan: p,
@@ -136,7 +139,12 @@ async fn record(
             payload["rollback_of"] = serde_json::json!(undone);
         }
         let id = ledger
-            .start_deployment(&out.environment, &payload, &format!("paved {summary}"))
+            .start_deployment(
+                &out.environment,
+                out.production,
+                &payload,
+                &format!("paved {summary}"),
+            )
             .await
             .map_err(|e| StepError::Failed(format!("cannot create the deployment: {e}")))?;
         tracing::info!("GitHub deployment {id} in environment {}", out.environment);

@@ -456,6 +456,7 @@ async fn read_app(
         let env = crate::github::ledger::EnvironmentArgs {
             environment: None,
             stage: args.stage.clone(),
+            production: None,
         }
         .name(&app.name);
         match gh.latest(&env).await {

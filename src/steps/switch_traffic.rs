@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long)]
     pub target: Option<String>,
     /// Send the HTTP checks here instead of http://<target>
-    #[arg(long)]
+    #[arg(long, env = "PAVED_CHECK_URL", hide_env_values = true)]
     pub check_url: Option<String>,
     /// The image this deployment verified (build-image's digest): the cluster's verified mark
     /// must name it, so a cluster verified for an earlier deployment gets no weight

@@ -29,8 +29,12 @@ pub struct Args {
     #[command(flatten)]
     pub ledger: LedgerArgs,
     /// The color to delete
+    #[arg(long, required_unless_present = "due", conflicts_with = "due")]
+    pub color: Option<Color>,
+    /// Delete the idle color if its TTL + bake has passed, else say when it will be due and
+    /// change nothing (for a schedule: long bakes end this way, not with a waiting runner)
     #[arg(long)]
-    pub color: Color,
+    pub due: bool,
     /// Say what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -40,9 +44,10 @@ pub struct Args {
     /// Time between polls of EKS
     #[arg(long, default_value = "15s", hide = true)]
     pub poll_interval: String,
-    /// Reach the cluster's API server here instead of its EKS endpoint (a tunnel, a proxy)
-    #[arg(long)]
-    pub kube_endpoint: Option<String>,
+    /// Reach the cluster's API server here instead of its EKS endpoint (a tunnel, a proxy): a
+    /// URL, or `<color>=<url>` (or PAVED_KUBE_ENDPOINT, comma-separated)
+    #[arg(long, env = "PAVED_KUBE_ENDPOINT", value_delimiter = ',')]
+    pub kube_endpoint: Vec<String>,
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
@@ -59,6 +64,29 @@ pub struct TeardownOutcome {
     pub services: Vec<String>,
     pub nodegroups: Vec<String>,
     pub dns_record_removed: bool,
+    /// With --due: why nothing was torn down (nothing idle, or not due yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nothing_due: Option<String>,
+}
+
+/// With --due: the idle color whose guards let it go now, or why there is none.
+pub fn due_color(app: &KubeApp, state: &live::LiveApp, now: SystemTime) -> Result<Color, String> {
+    let idle: Vec<Color> = [Color::Blue, Color::Green]
+        .into_iter()
+        .filter(|c| state.cluster(*c).is_some() && state.weight(*c).unwrap_or(0) == 0)
+        .filter(|c| state.cluster(c.other()).is_some())
+        .collect();
+    if idle.is_empty() {
+        return Err(format!("{} has no idle cluster", app.name));
+    }
+    let mut why = Vec::new();
+    for color in idle {
+        match check_guards(app, color, state, now) {
+            Ok(()) => return Ok(color),
+            Err(e) => why.push(e),
+        }
+    }
+    Err(why.join("; "))
 }
 
 /// The guards, given what was read. `Err` says why the color must stay.
@@ -112,11 +140,17 @@ pub async fn run(args: &Args) -> Result<TeardownOutcome, StepError> {
     let sdk = args.aws.sdk_config(&app.cluster.region).await;
     let eks_client = aws_sdk_eks::Client::new(&sdk);
     let r53 = aws_sdk_route53::Client::new(&sdk);
-    let color = args.color;
-    let name = cluster_name(&app.name, color);
     let state = live::read(&eks_client, Some(&r53), app, false)
         .await
         .map_err(StepError::failed)?;
+    let (color, nothing_due) = match args.color {
+        Some(color) => (color, None),
+        None => match due_color(app, &state, SystemTime::now()) {
+            Ok(color) => (color, None),
+            Err(why) => (Color::Blue, Some(why)),
+        },
+    };
+    let name = cluster_name(&app.name, color);
     let mut outcome = TeardownOutcome {
         cluster: name.clone(),
         color,
@@ -125,7 +159,11 @@ pub async fn run(args: &Args) -> Result<TeardownOutcome, StepError> {
         services: Vec::new(),
         nodegroups: Vec::new(),
         dns_record_removed: false,
+        nothing_due,
     };
+    if outcome.nothing_due.is_some() {
+        return Ok(outcome);
+    }
     let record = state.records.iter().find(|r| r.color == color).cloned();
     let Some(cluster) = state.cluster(color).cloned() else {
         // A re-run after the cluster went: only the record may be left.
@@ -155,7 +193,7 @@ pub async fn run(args: &Args) -> Result<TeardownOutcome, StepError> {
         &cluster,
         &app.cluster.region,
         credentials,
-        args.kube_endpoint.as_deref(),
+        crate::kube::endpoint_for(&args.kube_endpoint, color.as_str()).as_deref(),
     ) {
         Ok(client) => {
             match crate::kube::delete_load_balancers(&client, &app.name, opts.timeout).await {
@@ -202,6 +240,16 @@ async fn remove_drained_record(
 }
 
 pub fn publish(outcome: &TeardownOutcome, output: Output) -> std::io::Result<()> {
+    if let Some(why) = &outcome.nothing_due {
+        match output {
+            Output::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(outcome).unwrap_or_default()
+            ),
+            Output::Text => println!("nothing to tear down: {why}"),
+        }
+        return actions::append_summary(&format!("**teardown**: nothing due: {why}"));
+    }
     match output {
         Output::Json => println!(
             "{}",
@@ -238,7 +286,7 @@ pub fn publish(outcome: &TeardownOutcome, output: Output) -> std::io::Result<()>
 }
 
 pub fn report(o: &TeardownOutcome) -> Option<Report> {
-    if o.dry_run {
+    if o.dry_run || o.nothing_due.is_some() {
         return None;
     }
     let detail = if o.already_gone {

@@ -39,7 +39,7 @@ pub struct Args {
     pub timeout: Option<String>,
     /// Send the HTTP checks here instead of http://<load balancer>:<port>, and do not wait for a
     /// load balancer (for local clusters, through `kubectl port-forward`)
-    #[arg(long)]
+    #[arg(long, env = "PAVED_CHECK_URL", hide_env_values = true)]
     pub check_url: Option<String>,
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
