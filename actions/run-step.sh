@@ -15,13 +15,18 @@ flag registry "${PAVED_IN_REGISTRY:-}"
 flag environment "${PAVED_IN_ENVIRONMENT:-}"
 flag stage "${PAVED_IN_STAGE:-}"
 flag region "${PAVED_IN_REGION:-}"
+flag production "${PAVED_IN_PRODUCTION:-}"
 switch record "${PAVED_IN_RECORD:-}"
 switch dry-run "${PAVED_IN_DRY_RUN:-}"
+switch due "${PAVED_IN_DUE:-}"
 # An empty deployment id means "none": clap would reject an empty number.
 if [ -z "${PAVED_DEPLOYMENT_ID:-}" ]; then unset PAVED_DEPLOYMENT_ID; fi
 if [ -z "${GITHUB_TOKEN:-}" ]; then unset GITHUB_TOKEN; fi
 case $step in
-  plan) exec paved plan --live --output markdown "${args[@]}" ;;
+  # Without AWS credentials (a pull request from a fork) the plan is made offline.
+  plan)
+    if [ "${PAVED_IN_LIVE:-true}" = true ]; then args+=(--live); fi
+    exec paved plan --output markdown "${args[@]}" ;;
   build-image | create-cluster | apply-specs | verify | switch-traffic | teardown)
     exec "paved-$step" "${args[@]}" ;;
   *) echo "run-step.sh: unknown step $step" >&2; exit 2 ;;
