@@ -1,7 +1,8 @@
 //! An in-test HTTP double of the few GitHub endpoints paved uses, with state (deployments,
 //! statuses, comments) and a record of every request, for the flows Prism cannot show: a comment
 //! found and updated, history order, prune. Prism checks the same requests against GitHub's
-//! description in tests/github_prism.rs.
+//! description in tests/github_prism.rs, and checks every request of a double started with
+//! `checked_by`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -22,6 +23,8 @@ pub struct State {
     pub commit_pulls: Vec<u64>,
     /// Answers given before any other, in order: status, extra headers, body.
     pub scripted: std::collections::VecDeque<Answer>,
+    /// Requests Prism refused (with `checked_by`): method, target, Prism's answer.
+    pub refused_by_prism: Vec<String>,
     next: u64,
 }
 
@@ -29,15 +32,29 @@ pub struct State {
 pub struct GitHubDouble {
     pub url: String,
     pub state: Arc<Mutex<State>>,
+    /// Prism serving GitHub's description: every request is also sent there, and what it
+    /// refuses is kept in `State::refused_by_prism`.
+    prism: Option<String>,
 }
 
 impl GitHubDouble {
     pub fn start() -> GitHubDouble {
+        Self::serve(None)
+    }
+
+    /// A double whose every request is also checked by Prism at `prism` (the state comes from
+    /// the double, the request shapes from GitHub's description).
+    pub fn checked_by(prism: &str) -> GitHubDouble {
+        Self::serve(Some(prism.to_string()))
+    }
+
+    fn serve(prism: Option<String>) -> GitHubDouble {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let double = GitHubDouble {
             url,
             state: Arc::default(),
+            prism,
         };
         let served = double.clone();
         std::thread::spawn(move || {
@@ -109,7 +126,36 @@ impl GitHubDouble {
             .collect()
     }
 
+    /// What Prism says of a request, kept when it refuses it.
+    fn check_with_prism(&self, method: &str, target: &str, body: &Value) {
+        let Some(prism) = &self.prism else { return };
+        let text = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let mut headers = vec![
+            ("authorization", "Bearer ghs_checked"),
+            ("accept", "application/json"),
+        ];
+        if !text.is_empty() {
+            headers.push(("content-type", "application/json"));
+        }
+        let answer = super::http::request(method, &format!("{prism}{target}"), &headers, &text);
+        if (400..500).contains(&answer.status) {
+            self.state
+                .lock()
+                .expect("lock")
+                .refused_by_prism
+                .push(format!(
+                    "{method} {target} -> {}: {}",
+                    answer.status, answer.body
+                ));
+        }
+    }
+
     fn answer(&self, method: &str, target: &str, body: Value) -> Answer {
+        self.check_with_prism(method, target, &body);
         let scripted = {
             let mut st = self.state.lock().expect("lock");
             let next = st.scripted.pop_front();
@@ -136,7 +182,7 @@ impl GitHubDouble {
         let id = st.next;
         match (method, segs.as_slice()) {
             ("POST", ["repos", _, _, "deployments"]) => {
-                let d = json!({ "id": id, "sha": body["ref"], "environment": body["environment"], "payload": body["payload"], "created_at": format!("2026-11-22T{:02}:{:02}:{:02}Z", id / 3600, id / 60 % 60, id % 60) });
+                let d = json!({ "id": id, "sha": body["ref"], "environment": body["environment"], "payload": body["payload"], "production_environment": body["production_environment"], "created_at": format!("2026-11-22T{:02}:{:02}:{:02}Z", id / 3600, id / 60 % 60, id % 60) });
                 st.deployments.push(d.clone());
                 (201, d)
             }

@@ -53,8 +53,7 @@ pub fn write_app(dir: &Path, name: &str, instance: &str) {
         "instanceTypes: [m7i.large, m6i.large]",
         &format!("instanceTypes: [{instance}]"),
     )
-    // Two steps whose weights a color never takes twice in its life (new: 25, 100; old: 75, 0):
-    // moto refuses a CREATE identical to one it journaled earlier (docs/testing.md).
+    // Two traffic steps keep the tests short.
     .replace(
         "steps: [10, 50, 100], hold: 30s",
         "steps: [25, 100], hold: 0s",

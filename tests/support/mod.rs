@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod act;
 pub mod aws;
 pub mod fake_kube;
 pub mod fake_registry;
