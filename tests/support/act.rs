@@ -502,32 +502,9 @@ impl ActBed {
             .collect()
     }
 
-    /// Clusters by color (with their tags), and the DNS weights, read from moto.
-    pub async fn aws_state(
-        &self,
-    ) -> (
-        BTreeMap<Color, std::collections::HashMap<String, String>>,
-        BTreeMap<Color, i64>,
-    ) {
-        let sdk = self.sdk().await;
-        let eks_client = aws_sdk_eks::Client::new(&sdk);
-        let clusters = paved::aws::eks::app_clusters(&eks_client, &self.name)
-            .await
-            .expect("clusters")
-            .into_iter()
-            .map(|(c, cl)| (c, cl.tags().cloned().unwrap_or_default()))
-            .collect();
-        let r53 = aws_sdk_route53::Client::new(&sdk);
-        let weights = paved::aws::route53::weights(
-            &r53,
-            &super::aws::public_zone(&format!("{}.test", self.name)),
-        )
-        .await
-        .expect("weights")
-        .into_iter()
-        .map(|r| (r.color, r.weight))
-        .collect();
-        (clusters, weights)
+    /// Clusters by color with their tags, and the DNS weights.
+    pub async fn aws_state(&self) -> (super::aws::ClusterTags, super::aws::Weights) {
+        super::aws::app_state(&self.aws, &self.name).await
     }
 
     /// Whether EKS in `region` has `cluster`.

@@ -29,3 +29,30 @@ pub fn public_zone(zone: &str) -> paved::spec::Dns {
         zone_id: None,
     }
 }
+
+/// Clusters by color, with their tags.
+pub type ClusterTags =
+    std::collections::BTreeMap<paved::plan::Color, std::collections::HashMap<String, String>>;
+/// DNS weights by color.
+pub type Weights = std::collections::BTreeMap<paved::plan::Color, i64>;
+
+/// The app's clusters (with their tags) and DNS weights in moto's us-east-1, the app's records
+/// in the public zone `<app>.test`.
+pub async fn app_state(endpoint: &str, app: &str) -> (ClusterTags, Weights) {
+    let sdk = moto_args(endpoint).sdk_config("us-east-1").await;
+    let eks_client = aws_sdk_eks::Client::new(&sdk);
+    let clusters = paved::aws::eks::app_clusters(&eks_client, app)
+        .await
+        .expect("clusters")
+        .into_iter()
+        .map(|(c, cl)| (c, cl.tags().cloned().unwrap_or_default()))
+        .collect();
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+    let weights = paved::aws::route53::weights(&r53, &public_zone(&format!("{app}.test")))
+        .await
+        .expect("weights")
+        .into_iter()
+        .map(|r| (r.color, r.weight))
+        .collect();
+    (clusters, weights)
+}
