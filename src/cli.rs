@@ -149,7 +149,18 @@ pub struct ValidateArgs {
 }
 
 /// Run the CLI with the process's arguments.
+/// Output into a pipe whose reader has gone (`paved render x | head -1`) ends the process quietly,
+/// as for other command-line tools, instead of a panic on the failed write: the default action
+/// of SIGPIPE, which Rust's runtime sets to ignored.
+pub fn quiet_on_closed_pipe() {
+    // SAFETY: restoring a signal's default disposition at startup, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     ExitCode::from(run(cli))
 }

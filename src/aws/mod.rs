@@ -80,13 +80,71 @@ where
             format!("{what}: {code}: {msg}")
         }
         // The SDK loads credentials while dispatching; their absence is the common case.
-        SdkError::DispatchFailure(e) if format!("{e:?}").contains("ProviderError") => format!(
-            "{what}: no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or assume a role (aws-actions/configure-aws-credentials in a workflow)"
-        ),
-        SdkError::DispatchFailure(e) => format!("{what}: could not reach AWS: {e:?}"),
+        SdkError::DispatchFailure(e) => {
+            let cause = e
+                .as_connector_error()
+                .map(|c| innermost(c))
+                .unwrap_or_else(|| "the request was not sent".into());
+            // The chain's list of every provider it tried is for PAVED_LOG=debug, not this line.
+            let cause = cause
+                .split(" Attempted:")
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('.')
+                .to_string();
+            if format!("{e:?}").contains("ProviderError") || cause.contains("credentials") {
+                format!(
+                    "{what}: no AWS credentials ({cause}){}: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or assume a role (aws-actions/configure-aws-credentials in a workflow)",
+                    missing_profile()
+                        .map(|p| format!(
+                            "; profile `{p}` is in neither ~/.aws/config nor ~/.aws/credentials"
+                        ))
+                        .unwrap_or_default()
+                )
+            } else {
+                format!("{what}: could not reach AWS: {cause}")
+            }
+        }
         SdkError::TimeoutError(_) => format!("{what}: AWS did not answer in time"),
         other => format!("{what}: {other}"),
     }
+}
+
+/// The profile AWS_PROFILE names, when no AWS config file defines it.
+fn missing_profile() -> Option<String> {
+    let profile = std::env::var("AWS_PROFILE")
+        .ok()
+        .filter(|p| !p.is_empty())?;
+    let home = std::env::var("HOME").unwrap_or_default();
+    let config = std::env::var("AWS_CONFIG_FILE").unwrap_or_else(|_| format!("{home}/.aws/config"));
+    let credentials = std::env::var("AWS_SHARED_CREDENTIALS_FILE")
+        .unwrap_or_else(|_| format!("{home}/.aws/credentials"));
+    let defined = [config, credentials].iter().any(|file| {
+        std::fs::read_to_string(file).is_ok_and(|text| {
+            text.lines().any(|l| {
+                let l = l.trim();
+                l == format!("[{profile}]") || l == format!("[profile {profile}]")
+            })
+        })
+    });
+    (!defined).then_some(profile)
+}
+
+/// The deepest cause of an error, in one line: what went wrong, not how the SDK wrapped it
+/// (`Connection refused (os error 111)`, `profile "x" was not defined`).
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    // The credentials chain lists what it tried on lines of their own: keep them on one.
+    cause
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The credentials the SDK config resolves to (for signing EKS tokens).

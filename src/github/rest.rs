@@ -17,6 +17,9 @@ pub enum GitHubError {
         "no GitHub token: set GITHUB_TOKEN (the workflow's token, or a GitHub App installation token)"
     )]
     NoToken,
+    /// Outside Actions nothing names the repository.
+    #[error("no GitHub repository: set GITHUB_REPOSITORY to owner/repo")]
+    NoRepository,
     #[error("GitHub rejected the token (401): it is missing, expired or revoked")]
     Unauthorized,
     #[error(
@@ -63,6 +66,10 @@ pub fn comment_marker(app: &str) -> String {
 impl GitHub {
     pub fn new(ctx: &Context) -> Result<GitHub, GitHubError> {
         let token = ctx.token.clone().ok_or(GitHubError::NoToken)?;
+        // owner/repo, or every path would be `/repos//...`.
+        if ctx.repository.split('/').filter(|p| !p.is_empty()).count() != 2 {
+            return Err(GitHubError::NoRepository);
+        }
         Ok(GitHub {
             http: reqwest::Client::builder()
                 .user_agent(concat!("paved/", env!("CARGO_PKG_VERSION")))

@@ -48,7 +48,8 @@ fn environment(app: &str, given: &EnvironmentArgs) -> Result<String, StepError> 
 
 pub async fn history(args: &HistoryArgs) -> Result<Vec<Entry>, StepError> {
     let env = environment(&args.app, &args.environment)?;
-    let gh = GitHub::new(&Context::from_env()).map_err(StepError::failed)?;
+    // No token or repository is the caller's to fix.
+    let gh = GitHub::new(&Context::from_env()).map_err(|e| StepError::BadInput(e.to_string()))?;
     entries(&gh, &env).await
 }
 
@@ -66,7 +67,7 @@ pub fn to_prune(entries: &[Entry], keep: usize) -> Vec<u64> {
 
 pub async fn prune(args: &PruneArgs) -> Result<Vec<u64>, StepError> {
     let env = environment(&args.app, &args.environment)?;
-    let gh = GitHub::new(&Context::from_env()).map_err(StepError::failed)?;
+    let gh = GitHub::new(&Context::from_env()).map_err(|e| StepError::BadInput(e.to_string()))?;
     prune_environment(&gh, &env, args.keep).await
 }
 

@@ -61,10 +61,12 @@ pub enum Output {
     Json,
 }
 
-/// Diagnostics go to stderr, filtered by `PAVED_LOG` (default `info`).
+/// Diagnostics go to stderr, filtered by `PAVED_LOG` (an env-filter: default `error,paved=info`,
+/// so paved's own progress shows and the SDKs' warnings, such as the instance metadata probe
+/// without credentials, do not; `PAVED_LOG=debug` shows everything).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PAVED_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,paved=info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -184,6 +186,7 @@ macro_rules! step_main {
         }
 
         fn main() -> std::process::ExitCode {
+            $crate::cli::quiet_on_closed_pipe();
             std::process::ExitCode::from($crate::steps::$module::execute(
                 <Cli as clap::Parser>::parse().args,
             ))

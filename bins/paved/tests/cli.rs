@@ -121,3 +121,89 @@ fn inside_actions_spec_problems_become_error_annotations() {
     );
     assert_eq!(stdout.matches("::error ").count(), 3, "{stdout}");
 }
+
+/// `paved` with only the environment given (no AWS or GitHub settings of this machine).
+fn paved_in(env: &[(&str, &str)], args: &[&str]) -> Output {
+    let home = tempfile::tempdir().expect("home");
+    Command::new(env!("CARGO_BIN_EXE_paved"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run paved")
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paved"))
+        .args(["render", "apps/billing"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run paved");
+    // The reader goes before paved writes a line (as `| head -0` or `| true` would).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
+
+#[test]
+fn aws_problems_are_one_readable_line() {
+    let no_credentials = paved_in(
+        &[("AWS_EC2_METADATA_DISABLED", "true")],
+        &["plan", "apps/hello", "--live"],
+    );
+    let stderr = text(&no_credentials.stderr);
+    assert_eq!(no_credentials.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials (no credentials found in chain)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WARN"), "{stderr}");
+
+    let no_profile = paved_in(
+        &[("AWS_PROFILE", "nope")],
+        &["plan", "apps/hello", "--live"],
+    );
+    let stderr = text(&no_profile.stderr);
+    assert!(
+        stderr.contains("profile `nope` is in neither ~/.aws/config nor ~/.aws/credentials"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+
+    let unreachable = paved_in(
+        &[
+            ("AWS_ACCESS_KEY_ID", "x"),
+            ("AWS_SECRET_ACCESS_KEY", "y"),
+            ("PAVED_AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ],
+        &["plan", "apps/hello", "--live"],
+    );
+    let stderr = text(&unreachable.stderr);
+    assert!(
+        stderr.contains("could not reach AWS: Connection refused"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("DispatchFailure"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn history_without_a_repository_says_what_to_set() {
+    let out = paved_in(&[("GITHUB_TOKEN", "x")], &["history", "apps/hello"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("set GITHUB_REPOSITORY to owner/repo"),
+        "{stderr}"
+    );
+}
