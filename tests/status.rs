@@ -69,7 +69,7 @@ async fn status_shows_what_runs_and_what_drifted() {
     let app_dir = bed.app_dir.display().to_string();
 
     let (fleet, stderr, ok) = status(&aws, &[&app_dir], Some(&bed.github.url));
-    assert!(ok, "{stderr}");
+    assert!(ok, "{stderr}\n{fleet:#}");
     let app = &fleet["apps"][0];
     assert_eq!(app["app"], bed.name.as_str());
     assert_eq!(app["serving"], "blue");
