@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::dockerignore::DockerIgnore;
+use super::dockerignore::{Builder, DockerIgnore};
 use super::git::{self, GitView};
 
 /// Bumped whenever what goes into the hash changes.
@@ -130,6 +131,9 @@ pub enum HashError {
     /// git was asked and failed in a way that is not "not a work tree".
     #[error(transparent)]
     Git(#[from] git::GitError),
+    /// The `.dockerignore` has a line Docker refuses.
+    #[error(transparent)]
+    DockerIgnore(#[from] super::dockerignore::IgnoreError),
 }
 
 fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> HashError + '_ {
@@ -171,7 +175,7 @@ fn blob_id(mut reader: impl Read, len: u64) -> std::io::Result<String> {
 }
 
 /// The entry of one path on disk, or `None` for what an image does not hold (directories,
-/// sockets, fifos).
+/// sockets, fifos, devices).
 fn entry_from_disk(abs: &Path, path: String) -> Result<Option<Entry>, HashError> {
     let meta = fs::symlink_metadata(abs).map_err(read_err(abs))?;
     let ft = meta.file_type();
@@ -196,76 +200,152 @@ fn entry_from_disk(abs: &Path, path: String) -> Result<Option<Entry>, HashError>
     Ok(Some(Entry { path, kind, id }))
 }
 
-/// Every non-directory path below `root` that the rules keep, relative and `/`-separated,
-/// sorted. Excluded directories are not entered unless a `!` rule could re-include below them.
-fn walk(root: &Path, ignore: &DockerIgnore) -> Result<Vec<String>, HashError> {
-    let mut out = Vec::new();
-    let mut stack = vec![String::new()];
-    while let Some(dir) = stack.pop() {
-        let abs = if dir.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(&dir)
-        };
-        for item in fs::read_dir(&abs).map_err(read_err(&abs))? {
-            let item = item.map_err(read_err(&abs))?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            // git's own metadata changes on every commit; it is never an input (see `tree_entries`).
-            if name == ".git" {
-                continue;
-            }
-            let rel = if dir.is_empty() {
-                name
-            } else {
-                format!("{dir}/{name}")
-            };
-            let ft = item.file_type().map_err(read_err(&abs))?;
-            if ft.is_dir() {
-                if !ignore.skips_dir(&rel) {
-                    stack.push(rel);
-                }
-            } else if !ignore.is_excluded(&rel) {
-                out.push(rel);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+/// What a path of the context is on disk, as far as the hash is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskKind {
+    File,
+    Symlink,
 }
 
-/// Entries of a directory tree, each path prefixed by `prefix`. `.git` is always left out: it
-/// changes with every commit while the tree does not, and an image should not carry it anyway
-/// (a `.dockerignore` with `.git` makes the image match). The second value says why git's index
-/// could not be trusted, when it could not.
+/// One file of a build context that Docker sends and paved hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextFile {
+    /// Relative, `/`-separated, as the bytes of the names on disk.
+    pub rel: Vec<u8>,
+    pub kind: DiskKind,
+}
+
+impl ContextFile {
+    pub fn rel_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.rel).into_owned()
+    }
+}
+
+/// The files of a build context that the rules keep.
+#[derive(Debug, Clone, Default)]
+pub struct ContextListing {
+    /// Regular files and symlinks, sorted by path bytes.
+    pub files: Vec<ContextFile>,
+    /// `.git` entries the rules do not exclude: Docker sends them, paved does not hash them.
+    pub git_sent: Vec<String>,
+}
+
+/// Walk a build context as `builder` does and list the regular files and symlinks it sends.
+///
+/// Each entry is decided from its parent directory's verdicts
+/// ([`DockerIgnore::matches_using_parent_results`]); an excluded directory is entered only when
+/// the builder's rule says an exception may apply below it. Directories themselves, empty or
+/// not, fifos, sockets and devices are not listed, nor is anything named `.git` (with what is
+/// below it): see docs/build-image.md for why.
+pub fn context_files(
+    root: &Path,
+    ignore: &DockerIgnore,
+    builder: Builder,
+) -> Result<ContextListing, HashError> {
+    let mut listing = ContextListing::default();
+    walk_dir(root, &[], &[], false, ignore, builder, &mut listing)?;
+    listing.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    listing.git_sent.sort();
+    Ok(listing)
+}
+
+fn walk_dir(
+    root: &Path,
+    dir: &[u8],
+    info: &[bool],
+    dir_excluded: bool,
+    ignore: &DockerIgnore,
+    builder: Builder,
+    out: &mut ContextListing,
+) -> Result<(), HashError> {
+    let abs = if dir.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(std::ffi::OsStr::from_bytes(dir))
+    };
+    let items = match fs::read_dir(&abs) {
+        Ok(items) => items,
+        // BuildKit leaves out an excluded directory it cannot read.
+        Err(e) if dir_excluded && e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Ok(());
+        }
+        Err(e) => return Err(read_err(&abs)(e)),
+    };
+    for item in items {
+        let item = item.map_err(read_err(&abs))?;
+        let name = item.file_name();
+        let mut rel = Vec::with_capacity(dir.len() + 1 + name.len());
+        if !dir.is_empty() {
+            rel.extend_from_slice(dir);
+            rel.push(b'/');
+        }
+        rel.extend_from_slice(name.as_bytes());
+        let (excluded, child_info) = ignore.matches_using_parent_results(&rel, info);
+        if name.as_bytes() == b".git" {
+            if !excluded {
+                out.git_sent
+                    .push(String::from_utf8_lossy(&rel).into_owned());
+            }
+            continue;
+        }
+        let ft = item.file_type().map_err(read_err(&abs.join(&name)))?;
+        if ft.is_dir() {
+            if !excluded || ignore.enters_excluded_dir(&rel, builder) {
+                walk_dir(root, &rel, &child_info, excluded, ignore, builder, out)?;
+            }
+        } else if !excluded {
+            let kind = if ft.is_symlink() {
+                DiskKind::Symlink
+            } else if ft.is_file() {
+                DiskKind::File
+            } else {
+                continue;
+            };
+            out.files.push(ContextFile { rel, kind });
+        }
+    }
+    Ok(())
+}
+
+/// Entries of a directory tree, each path prefixed by `prefix`, and notes on how they were
+/// read. `.git` is always left out: it changes with every commit while the tree does not.
 pub fn tree_entries(
     root: &Path,
     prefix: &str,
     ignore: &DockerIgnore,
     method: Method,
-) -> Result<(Vec<Entry>, Option<String>), HashError> {
+) -> Result<(Vec<Entry>, Vec<String>), HashError> {
+    let listing = context_files(root, ignore, Builder::BuildKit)?;
+    let mut notes = Vec::new();
+    if let Some(first) = listing.git_sent.first() {
+        notes.push(format!(
+            "Docker sends {first} (not excluded by the ignore rules), which the content hash \
+             leaves out: add `.git` to .dockerignore"
+        ));
+    }
     if method == Method::Auto {
         match git::view(root) {
             Ok(view) => {
-                return Ok((
-                    from_git(root, prefix, ignore, &view)?,
-                    view.rehash_all.clone(),
-                ));
+                if let Some(why) = &view.rehash_all {
+                    notes.push(format!("read every file: {why}"));
+                }
+                return Ok((from_git(root, prefix, &listing, &view)?, notes));
             }
             Err(git::GitError::NotAWorkTree(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    let paths = walk(root, ignore)?;
-    Ok((hash_paths(root, prefix, paths)?, None))
+    let paths = listing.files.into_iter().map(|f| f.rel).collect();
+    Ok((hash_paths(root, prefix, paths)?, notes))
 }
 
 /// Hash the given relative paths from disk, in parallel.
-fn hash_paths(root: &Path, prefix: &str, paths: Vec<String>) -> Result<Vec<Entry>, HashError> {
+fn hash_paths(root: &Path, prefix: &str, paths: Vec<Vec<u8>>) -> Result<Vec<Entry>, HashError> {
     let entries: Result<Vec<Option<Entry>>, HashError> = paths
         .into_par_iter()
         .map(|rel| {
-            let abs = root.join(&rel);
-            entry_from_disk(&abs, format!("{prefix}{rel}"))
+            let abs = root.join(std::ffi::OsStr::from_bytes(&rel));
+            entry_from_disk(&abs, format!("{prefix}{}", String::from_utf8_lossy(&rel)))
         })
         .collect();
     let mut entries: Vec<Entry> = entries?.into_iter().flatten().collect();
@@ -273,100 +353,53 @@ fn hash_paths(root: &Path, prefix: &str, paths: Vec<String>) -> Result<Vec<Entry
     Ok(entries)
 }
 
-/// Entries from git's index for clean tracked files; everything git cannot vouch for is read.
+/// Entries for the files the walk found: a regular file whose index entry git vouches for
+/// takes its blob id from the index; everything else is read from disk.
 fn from_git(
     root: &Path,
     prefix: &str,
-    ignore: &DockerIgnore,
+    listing: &ContextListing,
     view: &GitView,
 ) -> Result<Vec<Entry>, HashError> {
-    let mut entries = Vec::with_capacity(view.index.len());
-    let mut to_read: Vec<String> = Vec::new();
-    let dirty_dirs: Vec<&str> = view
-        .unvouched
-        .iter()
-        .filter(|p| p.ends_with('/'))
-        .map(String::as_str)
-        .collect();
-    for (path, ie) in &view.index {
-        if ignore.is_excluded(path) {
+    let mut entries = Vec::with_capacity(listing.files.len());
+    let mut to_read: Vec<Vec<u8>> = Vec::new();
+    for file in &listing.files {
+        let vouched = match (file.kind, view.index.get(&file.rel)) {
+            (DiskKind::File, Some(ie)) => {
+                view.rehash_all.is_none()
+                    && ie.vouched
+                    && matches!(ie.mode, 0o100644 | 0o100755)
+                    && !view.converted.contains(&file.rel)
+            }
+            _ => false,
+        };
+        let Some(ie) = view.index.get(&file.rel).filter(|_| vouched) else {
+            // Symlinks are read too: their target is cheaper to read than to look up.
+            to_read.push(file.rel.clone());
             continue;
-        }
-        let vouched = view.rehash_all.is_none()
-            && !view.unvouched.contains(path)
-            && !view.converted.contains(path)
-            && !dirty_dirs.iter().any(|d| path.starts_with(d));
-        match ie.mode {
-            // Submodule: git knows only its commit; Docker sends its files.
-            0o160000 => {
-                let sub = root.join(path);
-                if sub.is_dir() {
-                    let below = DockerIgnore::parse("");
-                    for rel in walk(&sub, &below)? {
-                        let full = format!("{path}/{rel}");
-                        if !ignore.is_excluded(&full) {
-                            to_read.push(full);
-                        }
-                    }
-                }
+        };
+        let kind = if view.untrusted_modes {
+            let abs = root.join(std::ffi::OsStr::from_bytes(&file.rel));
+            let mode = fs::symlink_metadata(&abs)
+                .map_err(read_err(&abs))?
+                .permissions()
+                .mode();
+            if mode & 0o100 != 0 {
+                Kind::Executable
+            } else {
+                Kind::File
             }
-            0o120000 if vouched => {
-                // The blob of a symlink is its target; reading the link is cheaper than the blob.
-                let abs = root.join(path);
-                let target = fs::read_link(&abs).map_err(read_err(&abs))?;
-                entries.push(Entry {
-                    path: format!("{prefix}{path}"),
-                    kind: Kind::Symlink,
-                    id: target.to_string_lossy().into_owned(),
-                });
-            }
-            0o100644 | 0o100755 if vouched => {
-                let kind = if view.untrusted_modes {
-                    let abs = root.join(path);
-                    let mode = fs::symlink_metadata(&abs)
-                        .map_err(read_err(&abs))?
-                        .permissions()
-                        .mode();
-                    if mode & 0o100 != 0 {
-                        Kind::Executable
-                    } else {
-                        Kind::File
-                    }
-                } else if ie.mode == 0o100755 {
-                    Kind::Executable
-                } else {
-                    Kind::File
-                };
-                entries.push(Entry {
-                    path: format!("{prefix}{path}"),
-                    kind,
-                    id: ie.blob.clone(),
-                });
-            }
-            _ => to_read.push(path.clone()),
-        }
+        } else if ie.mode == 0o100755 {
+            Kind::Executable
+        } else {
+            Kind::File
+        };
+        entries.push(Entry {
+            path: format!("{prefix}{}", file.rel_lossy()),
+            kind,
+            id: ie.blob.clone(),
+        });
     }
-    for path in &view.unvouched {
-        if let Some(dir) = path.strip_suffix('/') {
-            // A whole untracked or ignored directory.
-            if ignore.skips_dir(dir) {
-                continue;
-            }
-            let abs = root.join(dir);
-            for rel in walk(&abs, &DockerIgnore::parse(""))? {
-                let full = format!("{dir}/{rel}");
-                if !ignore.is_excluded(&full) && !view.index.contains_key(&full) {
-                    to_read.push(full);
-                }
-            }
-        } else if !view.index.contains_key(path) && !ignore.is_excluded(path) {
-            to_read.push(path.clone());
-        }
-    }
-    // Deleted files are in the index but not on disk: Docker does not send them.
-    to_read.retain(|p| fs::symlink_metadata(root.join(p)).is_ok());
-    to_read.sort();
-    to_read.dedup();
     entries.extend(hash_paths(root, prefix, to_read)?);
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(entries)

@@ -1,7 +1,22 @@
-//! What git already knows about a work tree, read through git's own porcelain and plumbing:
-//! blob ids of clean tracked files, and which files are dirty, untracked or ignored.
+//! What git already knows about a work tree, read through git's own porcelain and plumbing: the
+//! blob ids of tracked files and which of them git can vouch for.
+//!
+//! git's index can disagree with the disk, and Docker sends the disk. An entry is trusted only
+//! when git itself compared it with the file just now and found it clean:
+//! - entries marked assume-unchanged or skip-worktree (which includes files a sparse checkout
+//!   left out) are never compared by git, so they are not trusted;
+//! - `git status` runs with fsmonitor off (a monitor that misses an event hides an edit), with
+//!   stat checking at its strictest (`core.checkStat=default`, `core.trustctime=true`, whatever
+//!   the repository says: with `minimal` or without ctime, an edit that keeps the size and puts
+//!   the old mtime back is invisible) and without writing the index;
+//! - racily clean entries (a file changed in the same second the index was written) are
+//!   compared by content by git itself;
+//! - if the index file changes while paved reads it, nothing from it is used;
+//! - repositories whose objects are not SHA-1 are not used (their ids are not git's SHA-1 blob
+//!   ids, which is what the byte path computes).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,21 +27,19 @@ pub struct IndexEntry {
     pub mode: u32,
     /// Blob id (SHA-1 hex) of the staged content.
     pub blob: String,
+    /// Whether git just compared the entry with the work tree and found it clean.
+    pub vouched: bool,
 }
 
 /// git's view of a directory inside a work tree.
 #[derive(Debug, Clone, Default)]
 pub struct GitView {
-    /// Tracked entries by path relative to the directory.
-    pub index: BTreeMap<String, IndexEntry>,
-    /// Paths (relative to the directory) whose work-tree content git cannot vouch for: modified,
-    /// added, renamed, conflicted, untracked, ignored. Directories end with `/`.
-    pub unvouched: BTreeSet<String>,
-    /// Whether every tracked file's work-tree bytes must be re-read (line-ending conversion or
-    /// content filters may apply), and why.
+    /// Tracked entries by path relative to the directory (bytes, `/`-separated).
+    pub index: HashMap<Vec<u8>, IndexEntry>,
+    /// Whether every file's work-tree bytes must be read instead, and why.
     pub rehash_all: Option<String>,
     /// Tracked paths whose attributes may convert content between index and work tree.
-    pub converted: BTreeSet<String>,
+    pub converted: HashSet<Vec<u8>>,
     /// `core.fileMode` is false: the index's executable bits may not match the files.
     pub untrusted_modes: bool,
 }
@@ -42,16 +55,32 @@ pub enum GitError {
     Failed { args: String, stderr: String },
 }
 
+/// Settings for every git call: git's answers must not depend on a monitor that can miss
+/// events or on relaxed stat checks, and reading must not rewrite the index.
+const STRICT: &[&str] = &[
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.checkStat=default",
+    "-c",
+    "core.trustctime=true",
+    "-c",
+    "core.untrackedCache=false",
+];
+
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
     let out = Command::new("git")
+        .args(STRICT)
         .arg("-C")
         .arg(dir)
         .args(args)
         // The user's pager, colors and locale must not change what we parse.
         .env("GIT_PAGER", "cat")
         .env("LC_ALL", "C")
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
         .output()
         .map_err(|_| GitError::NotAWorkTree(dir.to_path_buf()))?;
     if !out.status.success() {
@@ -63,11 +92,21 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
     Ok(out.stdout)
 }
 
-fn z_fields(bytes: &[u8]) -> impl Iterator<Item = &str> {
-    bytes
-        .split(|b| *b == 0)
-        .filter(|f| !f.is_empty())
-        .filter_map(|f| std::str::from_utf8(f).ok())
+fn z_records(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    bytes.split(|b| *b == 0).filter(|f| !f.is_empty())
+}
+
+/// What identifies one version of the index file.
+fn index_stamp(path: &Path) -> Option<(u64, u64, i64, i64, i64, i64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((
+        m.ino(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+    ))
 }
 
 /// Read git's view of `dir`; `Err(NotAWorkTree)` when git does not track it.
@@ -79,7 +118,9 @@ pub fn view(dir: &Path) -> Result<GitView, GitError> {
             "--is-inside-work-tree",
             "--show-toplevel",
             "--show-prefix",
-            "--git-dir",
+            "--git-path",
+            "index",
+            "--show-object-format",
         ],
     )
     .map_err(|_| GitError::NotAWorkTree(dir.to_path_buf()))?;
@@ -90,9 +131,19 @@ pub fn view(dir: &Path) -> Result<GitView, GitError> {
     }
     let toplevel = PathBuf::from(lines.next().unwrap_or_default());
     let prefix = lines.next().unwrap_or_default().to_string();
-    let git_dir = dir.join(lines.next().unwrap_or(".git"));
+    let index_file = dir.join(lines.next().unwrap_or(".git/index"));
+    let object_format = lines.next().unwrap_or_default().to_string();
+    let git_dir = index_file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dir.join(".git"));
 
     let mut view = GitView::default();
+    if object_format != "sha1" {
+        view.rehash_all = Some(format!(
+            "the repository's object format is {object_format}, not sha1"
+        ));
+    }
     let config = git(
         dir,
         &[
@@ -104,8 +155,9 @@ pub fn view(dir: &Path) -> Result<GitView, GitError> {
     )
     .unwrap_or_default();
     let mut attributes_file = None;
-    for entry in z_fields(&config) {
-        let (key, value) = entry.split_once('\n').unwrap_or((entry, ""));
+    for entry in z_records(&config) {
+        let entry = String::from_utf8_lossy(entry);
+        let (key, value) = entry.split_once('\n').unwrap_or((&entry, ""));
         match (key, value.to_ascii_lowercase().as_str()) {
             ("core.autocrlf", "true" | "input") => {
                 view.rehash_all = Some(format!(
@@ -118,43 +170,61 @@ pub fn view(dir: &Path) -> Result<GitView, GitError> {
         }
     }
 
-    let listing = git(dir, &["ls-files", "-s", "-z"])?;
-    for record in z_fields(&listing) {
-        // "<mode> <blob> <stage>\t<path>"
-        let Some((meta, path)) = record.split_once('\t') else {
-            continue;
-        };
-        let mut parts = meta.split(' ');
-        let mode = parts
-            .next()
-            .and_then(|m| u32::from_str_radix(m, 8).ok())
-            .unwrap_or(0);
-        let blob = parts.next().unwrap_or_default().to_string();
-        view.index
-            .insert(path.to_string(), IndexEntry { mode, blob });
-    }
-
-    // Porcelain paths are relative to the top level, whatever directory git runs in.
+    let before = index_stamp(&index_file);
+    // Tracked files whose work-tree content differs from the index (porcelain paths are
+    // relative to the top level). Untracked files need no listing: the walk finds them.
     let status = git(
         dir,
         &[
             "status",
             "--porcelain=v1",
             "-z",
-            "--untracked-files=all",
-            "--ignored=matching",
+            "--untracked-files=no",
+            "--ignore-submodules=all",
             "--no-renames",
+            "--",
             ".",
         ],
     )?;
-    for record in z_fields(&status) {
-        if record.len() < 4 {
+    let mut dirty: HashSet<&[u8]> = HashSet::new();
+    for record in z_records(&status) {
+        // "XY PATH": Y is the work tree against the index.
+        if record.len() < 4 || record[1] == b' ' {
             continue;
         }
-        let path = &record[3..];
-        if let Some(rel) = path.strip_prefix(prefix.as_str()) {
-            view.unvouched.insert(rel.to_string());
+        if let Some(rel) = record[3..].strip_prefix(prefix.as_bytes()) {
+            dirty.insert(rel);
         }
+    }
+    let listing = git(dir, &["ls-files", "--stage", "-v", "-z"])?;
+    for record in z_records(&listing) {
+        // "<tag> <mode> <blob> <stage>\t<path>"; the tag is H for an ordinary cached entry,
+        // lowercase when assume-unchanged, S for skip-worktree.
+        let Some(tab) = record.iter().position(|b| *b == b'\t') else {
+            continue;
+        };
+        let (meta, path) = (&record[..tab], &record[tab + 1..]);
+        let meta = String::from_utf8_lossy(meta);
+        let mut parts = meta.split(' ');
+        let tag = parts.next().unwrap_or_default();
+        let mode = parts
+            .next()
+            .and_then(|m| u32::from_str_radix(m, 8).ok())
+            .unwrap_or(0);
+        let blob = parts.next().unwrap_or_default().to_string();
+        let stage = parts.next().unwrap_or_default();
+        let vouched = tag == "H" && stage == "0" && !dirty.contains(path);
+        view.index.insert(
+            path.to_vec(),
+            IndexEntry {
+                mode,
+                blob,
+                vouched,
+            },
+        );
+    }
+    if before.is_none() || index_stamp(&index_file) != before {
+        view.rehash_all = Some("git's index changed while paved read it".into());
     }
 
     if view.rehash_all.is_none()
@@ -195,13 +265,13 @@ fn has_attributes(
     }
     view.index
         .keys()
-        .chain(view.unvouched.iter())
-        .any(|p| p == ".gitattributes" || p.ends_with("/.gitattributes"))
+        .any(|p| p == b".gitattributes" || p.ends_with(b"/.gitattributes"))
 }
 
 /// Tracked paths with an attribute that can make the work-tree bytes differ from the blob.
-fn converted_paths(dir: &Path, view: &GitView) -> Result<BTreeSet<String>, GitError> {
+fn converted_paths(dir: &Path, view: &GitView) -> Result<HashSet<Vec<u8>>, GitError> {
     let mut child = Command::new("git")
+        .args(STRICT)
         .arg("-C")
         .arg(dir)
         .args([
@@ -215,6 +285,9 @@ fn converted_paths(dir: &Path, view: &GitView) -> Result<BTreeSet<String>, GitEr
             "working-tree-encoding",
         ])
         .env("LC_ALL", "C")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -224,7 +297,7 @@ fn converted_paths(dir: &Path, view: &GitView) -> Result<BTreeSet<String>, GitEr
         })?;
     let mut input = Vec::new();
     for path in view.index.keys() {
-        input.extend_from_slice(path.as_bytes());
+        input.extend_from_slice(path);
         input.push(0);
     }
     let writer = child.stdin.take().map(|mut stdin| {
@@ -240,18 +313,14 @@ fn converted_paths(dir: &Path, view: &GitView) -> Result<BTreeSet<String>, GitEr
     if let Some(w) = writer {
         let _ = w.join();
     }
-    let fields: Vec<&str> = z_fields(&out.stdout).collect();
-    let mut converted = BTreeSet::new();
+    let fields: Vec<&[u8]> = out.stdout.split(|b| *b == 0).collect();
+    let mut converted = HashSet::new();
     // Records of three fields: path, attribute, value.
     for record in fields.chunks(3) {
-        if let [path, attr, value] = record {
-            let converts = match *attr {
-                // `-text` marks binary: never converted.
-                "text" => !matches!(*value, "unspecified" | "unset"),
-                _ => !matches!(*value, "unspecified" | "unset"),
-            };
-            if converts {
-                converted.insert((*path).to_string());
+        if let [path, _attr, value] = record {
+            // `-text` (unset) marks binary: never converted; any other value may convert.
+            if !matches!(*value, b"unspecified" | b"unset") {
+                converted.insert(path.to_vec());
             }
         }
     }
