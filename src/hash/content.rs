@@ -19,10 +19,11 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::dockerignore::{Builder, DockerIgnore};
-use super::git::{self, GitView};
+use super::git::{self, GitView, StatData};
 
-/// Bumped whenever what goes into the hash changes.
-pub const CONTENT_HASH_SCHEME: u32 = 1;
+/// Bumped whenever what goes into the hash changes. 2: the file set follows Docker's own
+/// reading and walk (an image hashed under 1 may hold files scheme 1 did not hash).
+pub const CONTENT_HASH_SCHEME: u32 = 2;
 
 /// What a path is, as far as the image is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,6 +214,8 @@ pub struct ContextFile {
     /// Relative, `/`-separated, as the bytes of the names on disk.
     pub rel: Vec<u8>,
     pub kind: DiskKind,
+    /// For a regular file: its stat data and mode when the walk saw it.
+    pub stat: Option<(StatData, u32)>,
 }
 
 impl ContextFile {
@@ -236,14 +239,13 @@ pub struct ContextListing {
 /// ([`DockerIgnore::matches_using_parent_results`]); an excluded directory is entered only when
 /// the builder's rule says an exception may apply below it. Directories themselves, empty or
 /// not, fifos, sockets and devices are not listed, nor is anything named `.git` (with what is
-/// below it): see docs/build-image.md for why.
+/// below it): see docs/build-image.md for why. Directories are read in parallel.
 pub fn context_files(
     root: &Path,
     ignore: &DockerIgnore,
     builder: Builder,
 ) -> Result<ContextListing, HashError> {
-    let mut listing = ContextListing::default();
-    walk_dir(root, &[], &[], false, ignore, builder, &mut listing)?;
+    let mut listing = walk_dir(root, &[], &[], false, ignore, builder)?;
     listing.files.sort_by(|a, b| a.rel.cmp(&b.rel));
     listing.git_sent.sort();
     Ok(listing)
@@ -256,8 +258,8 @@ fn walk_dir(
     dir_excluded: bool,
     ignore: &DockerIgnore,
     builder: Builder,
-    out: &mut ContextListing,
-) -> Result<(), HashError> {
+) -> Result<ContextListing, HashError> {
+    let mut out = ContextListing::default();
     let abs = if dir.is_empty() {
         root.to_path_buf()
     } else {
@@ -267,10 +269,11 @@ fn walk_dir(
         Ok(items) => items,
         // BuildKit leaves out an excluded directory it cannot read.
         Err(e) if dir_excluded && e.kind() == std::io::ErrorKind::PermissionDenied => {
-            return Ok(());
+            return Ok(out);
         }
         Err(e) => return Err(read_err(&abs)(e)),
     };
+    let mut subdirs = Vec::new();
     for item in items {
         let item = item.map_err(read_err(&abs))?;
         let name = item.file_name();
@@ -280,9 +283,8 @@ fn walk_dir(
             rel.push(b'/');
         }
         rel.extend_from_slice(name.as_bytes());
-        let (excluded, child_info) = ignore.matches_using_parent_results(&rel, info);
         if name.as_bytes() == b".git" {
-            if !excluded {
+            if !ignore.excluded_given_parent(&rel, info) {
                 out.git_sent
                     .push(String::from_utf8_lossy(&rel).into_owned());
             }
@@ -290,21 +292,43 @@ fn walk_dir(
         }
         let ft = item.file_type().map_err(read_err(&abs.join(&name)))?;
         if ft.is_dir() {
+            let (excluded, child_info) = ignore.matches_using_parent_results(&rel, info);
             if !excluded || ignore.enters_excluded_dir(&rel, builder) {
-                walk_dir(root, &rel, &child_info, excluded, ignore, builder, out)?;
+                subdirs.push((rel, child_info, excluded));
             }
-        } else if !excluded {
-            let kind = if ft.is_symlink() {
-                DiskKind::Symlink
-            } else if ft.is_file() {
-                DiskKind::File
-            } else {
-                continue;
-            };
-            out.files.push(ContextFile { rel, kind });
+            continue;
+        }
+        if ignore.excluded_given_parent(&rel, info) {
+            continue;
+        }
+        if ft.is_symlink() {
+            out.files.push(ContextFile {
+                rel,
+                kind: DiskKind::Symlink,
+                stat: None,
+            });
+        } else if ft.is_file() {
+            // Relative to the open directory: no path lookup.
+            let meta = item.metadata().map_err(read_err(&abs.join(&name)))?;
+            out.files.push(ContextFile {
+                rel,
+                kind: DiskKind::File,
+                stat: Some((StatData::of(&meta), meta.permissions().mode())),
+            });
         }
     }
-    Ok(())
+    let below: Vec<Result<ContextListing, HashError>> = subdirs
+        .into_par_iter()
+        .map(|(rel, child_info, excluded)| {
+            walk_dir(root, &rel, &child_info, excluded, ignore, builder)
+        })
+        .collect();
+    for sub in below {
+        let sub = sub?;
+        out.files.extend(sub.files);
+        out.git_sent.extend(sub.git_sent);
+    }
+    Ok(out)
 }
 
 /// Entries of a directory tree, each path prefixed by `prefix`, and notes on how they were
@@ -315,7 +339,17 @@ pub fn tree_entries(
     ignore: &DockerIgnore,
     method: Method,
 ) -> Result<(Vec<Entry>, Vec<String>), HashError> {
-    let listing = context_files(root, ignore, Builder::BuildKit)?;
+    // git reads its index while the tree is walked.
+    let (listing, view) = std::thread::scope(|scope| {
+        let view = (method == Method::Auto).then(|| scope.spawn(|| git::view(root)));
+        let listing = context_files(root, ignore, Builder::BuildKit);
+        let view = view.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(git::GitError::NotAWorkTree(root.to_path_buf())))
+        });
+        (listing, view)
+    });
+    let listing = listing?;
     let mut notes = Vec::new();
     if let Some(first) = listing.git_sent.first() {
         notes.push(format!(
@@ -323,17 +357,15 @@ pub fn tree_entries(
              leaves out: add `.git` to .dockerignore"
         ));
     }
-    if method == Method::Auto {
-        match git::view(root) {
-            Ok(view) => {
-                if let Some(why) = &view.rehash_all {
-                    notes.push(format!("read every file: {why}"));
-                }
-                return Ok((from_git(root, prefix, &listing, &view)?, notes));
+    match view {
+        Some(Ok(view)) => {
+            if let Some(why) = &view.rehash_all {
+                notes.push(format!("read every file: {why}"));
             }
-            Err(git::GitError::NotAWorkTree(_)) => {}
-            Err(e) => return Err(e.into()),
+            return Ok((from_git(root, prefix, &listing, &view)?, notes));
         }
+        Some(Err(git::GitError::NotAWorkTree(_))) | None => {}
+        Some(Err(e)) => return Err(e.into()),
     }
     let paths = listing.files.into_iter().map(|f| f.rel).collect();
     Ok((hash_paths(root, prefix, paths)?, notes))
@@ -353,52 +385,42 @@ fn hash_paths(root: &Path, prefix: &str, paths: Vec<Vec<u8>>) -> Result<Vec<Entr
     Ok(entries)
 }
 
-/// Entries for the files the walk found: a regular file whose index entry git vouches for
-/// takes its blob id from the index; everything else is read from disk.
+/// Entries for the files the walk found: a regular file the index can be trusted for (see
+/// [`GitView::trusted_blob`]) takes its blob id from the index, its kind from its mode on disk;
+/// everything else is read.
 fn from_git(
     root: &Path,
     prefix: &str,
     listing: &ContextListing,
     view: &GitView,
 ) -> Result<Vec<Entry>, HashError> {
-    let mut entries = Vec::with_capacity(listing.files.len());
-    let mut to_read: Vec<Vec<u8>> = Vec::new();
-    for file in &listing.files {
-        let vouched = match (file.kind, view.index.get(&file.rel)) {
-            (DiskKind::File, Some(ie)) => {
-                view.rehash_all.is_none()
-                    && ie.vouched
-                    && matches!(ie.mode, 0o100644 | 0o100755)
-                    && !view.converted.contains(&file.rel)
-            }
-            _ => false,
-        };
-        let Some(ie) = view.index.get(&file.rel).filter(|_| vouched) else {
-            // Symlinks are read too: their target is cheaper to read than to look up.
-            to_read.push(file.rel.clone());
-            continue;
-        };
-        let kind = if view.untrusted_modes {
-            let abs = root.join(std::ffi::OsStr::from_bytes(&file.rel));
-            let mode = fs::symlink_metadata(&abs)
-                .map_err(read_err(&abs))?
-                .permissions()
-                .mode();
-            if mode & 0o100 != 0 {
+    // Symlinks are read: their target is cheaper to read than to look up. A file's stat data
+    // is the walk's.
+    let decided: Vec<Option<Entry>> = listing
+        .files
+        .par_iter()
+        .map(|file| {
+            let (stat, mode) = file.stat?;
+            let ie = view.trusted_blob(&file.rel, &stat)?;
+            let kind = if mode & 0o100 != 0 {
                 Kind::Executable
             } else {
                 Kind::File
-            }
-        } else if ie.mode == 0o100755 {
-            Kind::Executable
-        } else {
-            Kind::File
-        };
-        entries.push(Entry {
-            path: format!("{prefix}{}", file.rel_lossy()),
-            kind,
-            id: ie.blob.clone(),
-        });
+            };
+            Some(Entry {
+                path: format!("{prefix}{}", file.rel_lossy()),
+                kind,
+                id: ie.blob.clone(),
+            })
+        })
+        .collect();
+    let mut entries = Vec::with_capacity(listing.files.len());
+    let mut to_read = Vec::new();
+    for (file, decided) in listing.files.iter().zip(decided) {
+        match decided {
+            Some(entry) => entries.push(entry),
+            None => to_read.push(file.rel.clone()),
+        }
     }
     entries.extend(hash_paths(root, prefix, to_read)?);
     entries.sort_by(|a, b| a.path.cmp(&b.path));

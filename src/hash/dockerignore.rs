@@ -26,6 +26,7 @@ use super::goregexp::{Regexp, RegexpError, decode_rune};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}:{line}:{column}: {message}", file.display())]
 pub struct IgnoreError {
+    pub kind: IgnoreErrorKind,
     pub file: PathBuf,
     /// 1-based line.
     pub line: usize,
@@ -34,6 +35,19 @@ pub struct IgnoreError {
     pub message: String,
     /// What to do about it.
     pub help: String,
+}
+
+/// How Docker treats the line paved refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoreErrorKind {
+    /// Docker refuses the file before sending anything (a lone `!`, a syntax error, a line
+    /// too long to read).
+    DockerRefuses,
+    /// Docker accepts the file but fails the build as soon as a path reaches the pattern (its
+    /// Go regular expression does not compile); paved refuses it up front.
+    FailsWhenReached,
+    /// Docker accepts the pattern; paved cannot match it exactly.
+    Unsupported,
 }
 
 /// Why the ignore file of a build could not be used.
@@ -218,8 +232,19 @@ impl DockerIgnore {
     /// path is not excluded, an exception while it is); one that is skipped is not recorded as
     /// matching, so it is not inherited either.
     pub fn matches_using_parent_results(&self, path: &[u8], parent: &[bool]) -> (bool, MatchInfo) {
-        let mut excluded = false;
         let mut info = vec![false; self.patterns.len()];
+        let excluded = self.decide(path, parent, Some(&mut info));
+        (excluded, info)
+    }
+
+    /// [`Self::matches_using_parent_results`] without the verdicts, for paths that are not
+    /// directories.
+    pub fn excluded_given_parent(&self, path: &[u8], parent: &[bool]) -> bool {
+        self.decide(path, parent, None)
+    }
+
+    fn decide(&self, path: &[u8], parent: &[bool], mut info: Option<&mut MatchInfo>) -> bool {
+        let mut excluded = false;
         for (i, p) in self.patterns.iter().enumerate() {
             let mut m = !parent.is_empty() && parent.get(i).copied().unwrap_or(false);
             if !m {
@@ -231,12 +256,14 @@ impl DockerIgnore {
                     m = ancestors(path).any(|a| p.matches(a));
                 }
             }
-            info[i] = m;
+            if let Some(info) = info.as_deref_mut() {
+                info[i] = m;
+            }
             if m {
                 excluded = !p.exception;
             }
         }
-        (excluded, info)
+        excluded
     }
 
     /// patternmatcher's `MatchesOrParentMatches` (BuildKit's `Open`, the daemon's check of the
@@ -353,6 +380,7 @@ fn read_all(bytes: &[u8], file: &Path) -> Result<Vec<Line>, IgnoreError> {
         let number = i + 1;
         if raw.len() >= MAX_LINE {
             return Err(IgnoreError {
+                kind: IgnoreErrorKind::DockerRefuses,
                 file: file.to_path_buf(),
                 line: number,
                 column: 1,
@@ -400,7 +428,8 @@ fn read_all(bytes: &[u8], file: &Path) -> Result<Vec<Line>, IgnoreError> {
 
 /// `patternmatcher.New` for one pattern, then its translation, which Docker does on first use.
 fn new_pattern(line: &Line, file: &Path) -> Result<Option<Pattern>, IgnoreError> {
-    let err = |message: String, help: &str| IgnoreError {
+    let err = |kind, message: String, help: &str| IgnoreError {
+        kind,
         file: file.to_path_buf(),
         line: line.number,
         column: line.column,
@@ -415,6 +444,7 @@ fn new_pattern(line: &Line, file: &Path) -> Result<Option<Pattern>, IgnoreError>
     let (exception, text) = match p.strip_prefix(b"!") {
         Some(_) if p.len() == 1 => {
             return Err(err(
+                IgnoreErrorKind::DockerRefuses,
                 "illegal exclusion pattern: \"!\" (Docker refuses a lone `!`)".into(),
                 "write the path to re-include after the `!`, or remove the line",
             ));
@@ -425,6 +455,7 @@ fn new_pattern(line: &Line, file: &Path) -> Result<Option<Pattern>, IgnoreError>
     let shown = String::from_utf8_lossy(&text).into_owned();
     if !match_syntax_ok(&text) {
         return Err(err(
+            IgnoreErrorKind::DockerRefuses,
             format!("`{shown}`: syntax error in pattern (Docker refuses it)"),
             "a `[...]` class must be closed, must not be empty (`[]`), and `-` must join two \
              characters (`[a-z]`, not `[-]`, `[x-]` or `[a-b-c]`); a trailing `\\` escapes \
@@ -433,6 +464,7 @@ fn new_pattern(line: &Line, file: &Path) -> Result<Option<Pattern>, IgnoreError>
     }
     let kind = translate(&text).map_err(|e| match e {
         RegexpError::Invalid { .. } => err(
+            IgnoreErrorKind::FailsWhenReached,
             format!(
                 "`{shown}` is not a valid Go regular expression once translated ({e}): \
                  Docker fails the build when it reaches this pattern"
@@ -441,6 +473,7 @@ fn new_pattern(line: &Line, file: &Path) -> Result<Option<Pattern>, IgnoreError>
              punctuation (`\\*`, `\\[`) rather than a letter or digit",
         ),
         RegexpError::Unsupported(what) => err(
+            IgnoreErrorKind::Unsupported,
             format!("`{shown}` uses {what}, which paved cannot match exactly"),
             "write the characters out, e.g. `[a-z]` instead of `\\p{Ll}`",
         ),

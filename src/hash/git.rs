@@ -1,24 +1,51 @@
-//! What git already knows about a work tree, read through git's own porcelain and plumbing: the
-//! blob ids of tracked files and which of them git can vouch for.
+//! What git's index says about a work tree: the blob id of each tracked file and the stat data
+//! git recorded when it last saw the file, read with `git ls-files --stage -v --debug`.
 //!
-//! git's index can disagree with the disk, and Docker sends the disk. An entry is trusted only
-//! when git itself compared it with the file just now and found it clean:
-//! - entries marked assume-unchanged or skip-worktree (which includes files a sparse checkout
-//!   left out) are never compared by git, so they are not trusted;
-//! - `git status` runs with fsmonitor off (a monitor that misses an event hides an edit), with
-//!   stat checking at its strictest (`core.checkStat=default`, `core.trustctime=true`, whatever
-//!   the repository says: with `minimal` or without ctime, an edit that keeps the size and puts
-//!   the old mtime back is invisible) and without writing the index;
-//! - racily clean entries (a file changed in the same second the index was written) are
-//!   compared by content by git itself;
-//! - if the index file changes while paved reads it, nothing from it is used;
-//! - repositories whose objects are not SHA-1 are not used (their ids are not git's SHA-1 blob
-//!   ids, which is what the byte path computes).
+//! The index can disagree with the disk, and Docker sends the disk. paved does not ask git
+//! whether a file changed (`git status` can be told not to look: fsmonitor, relaxed
+//! `core.checkStat`, no `core.trustctime`, and it compares times only to the second); it
+//! compares the stat data itself, to the nanosecond, and uses an entry's blob id only when:
+//! - the entry is an ordinary one (not assume-unchanged, not skip-worktree, which includes the
+//!   files a sparse checkout leaves out, not a conflict);
+//! - its recorded change time, modification time, size and inode equal the file's now (git
+//!   records them from the file it hashed; every write changes the change time, which nothing
+//!   can set back);
+//! - the recorded times have sub-second precision (on a filesystem with whole seconds, an edit
+//!   in the same second is invisible);
+//! - it is not racily clean: recorded before the index file was written, not in the same clock
+//!   tick or later (an edit in that tick could leave the same times);
+//! - git does not convert its content (autocrlf, `text`, `eol`, filters...);
+//! - the index file did not change while paved read it, and the repository's object ids are
+//!   SHA-1 (what the byte path computes).
+//!
+//! Everything else is read from disk.
 
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// What git records of a file (and what an lstat gives now): change and modification times
+/// (seconds, nanoseconds), inode and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatData {
+    pub ctime: (i64, i64),
+    pub mtime: (i64, i64),
+    pub ino: u64,
+    pub size: u64,
+}
+
+impl StatData {
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        StatData {
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ino: meta.ino(),
+            // The index keeps 32 bits of the size.
+            size: meta.size() & 0xFFFF_FFFF,
+        }
+    }
+}
 
 /// A tracked entry of git's index, below the directory asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +54,10 @@ pub struct IndexEntry {
     pub mode: u32,
     /// Blob id (SHA-1 hex) of the staged content.
     pub blob: String,
-    /// Whether git just compared the entry with the work tree and found it clean.
-    pub vouched: bool,
+    /// An ordinary stage-0 entry (not assume-unchanged, skip-worktree or conflicted).
+    pub ordinary: bool,
+    /// The stat data git recorded.
+    pub stat: StatData,
 }
 
 /// git's view of a directory inside a work tree.
@@ -40,8 +69,28 @@ pub struct GitView {
     pub rehash_all: Option<String>,
     /// Tracked paths whose attributes may convert content between index and work tree.
     pub converted: HashSet<Vec<u8>>,
-    /// `core.fileMode` is false: the index's executable bits may not match the files.
-    pub untrusted_modes: bool,
+    /// When the index file was last written (seconds, nanoseconds).
+    pub index_written: (i64, i64),
+}
+
+impl GitView {
+    /// The blob id of the file at `rel`, if the index can be trusted for it given the file's
+    /// stat data now (see the module's rules).
+    pub fn trusted_blob(&self, rel: &[u8], now: &StatData) -> Option<&IndexEntry> {
+        if self.rehash_all.is_some() || self.converted.contains(rel) {
+            return None;
+        }
+        let e = self.index.get(rel)?;
+        let recorded = &e.stat;
+        let trusted = e.ordinary
+            && matches!(e.mode, 0o100644 | 0o100755)
+            && recorded == now
+            && recorded.ctime.1 != 0
+            && recorded.mtime.1 != 0
+            && recorded.ctime < self.index_written
+            && recorded.mtime < self.index_written;
+        trusted.then_some(e)
+    }
 }
 
 /// Why git could not be used.
@@ -55,18 +104,8 @@ pub enum GitError {
     Failed { args: String, stderr: String },
 }
 
-/// Settings for every git call: git's answers must not depend on a monitor that can miss
-/// events or on relaxed stat checks, and reading must not rewrite the index.
-const STRICT: &[&str] = &[
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "core.checkStat=default",
-    "-c",
-    "core.trustctime=true",
-    "-c",
-    "core.untrackedCache=false",
-];
+/// Settings for every git call: no file-system monitor, whatever the repository says.
+const STRICT: &[&str] = &["-c", "core.fsmonitor=false"];
 
 fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
     let out = Command::new("git")
@@ -150,7 +189,7 @@ pub fn view(dir: &Path) -> Result<GitView, GitError> {
             "config",
             "-z",
             "--get-regexp",
-            r"^core\.(autocrlf|filemode|attributesfile)$",
+            r"^core\.(autocrlf|attributesfile)$",
         ],
     )
     .unwrap_or_default();
@@ -164,67 +203,22 @@ pub fn view(dir: &Path) -> Result<GitView, GitError> {
                     "core.autocrlf={value}: git may convert line endings"
                 ));
             }
-            ("core.filemode", "false") => view.untrusted_modes = true,
             ("core.attributesfile", _) => attributes_file = Some(PathBuf::from(value)),
             _ => {}
         }
     }
 
     let before = index_stamp(&index_file);
-    // Tracked files whose work-tree content differs from the index (porcelain paths are
-    // relative to the top level). Untracked files need no listing: the walk finds them.
-    let status = git(
-        dir,
-        &[
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=no",
-            "--ignore-submodules=all",
-            "--no-renames",
-            "--",
-            ".",
-        ],
-    )?;
-    let mut dirty: HashSet<&[u8]> = HashSet::new();
-    for record in z_records(&status) {
-        // "XY PATH": Y is the work tree against the index.
-        if record.len() < 4 || record[1] == b' ' {
-            continue;
-        }
-        if let Some(rel) = record[3..].strip_prefix(prefix.as_bytes()) {
-            dirty.insert(rel);
-        }
+    let listing = git(dir, &["ls-files", "--stage", "-v", "-z", "--debug"])?;
+    if let Err(why) = read_listing(&listing, &mut view.index) {
+        view.index.clear();
+        view.rehash_all = Some(format!("cannot read `git ls-files --debug`: {why}"));
     }
-    let listing = git(dir, &["ls-files", "--stage", "-v", "-z"])?;
-    for record in z_records(&listing) {
-        // "<tag> <mode> <blob> <stage>\t<path>"; the tag is H for an ordinary cached entry,
-        // lowercase when assume-unchanged, S for skip-worktree.
-        let Some(tab) = record.iter().position(|b| *b == b'\t') else {
-            continue;
-        };
-        let (meta, path) = (&record[..tab], &record[tab + 1..]);
-        let meta = String::from_utf8_lossy(meta);
-        let mut parts = meta.split(' ');
-        let tag = parts.next().unwrap_or_default();
-        let mode = parts
-            .next()
-            .and_then(|m| u32::from_str_radix(m, 8).ok())
-            .unwrap_or(0);
-        let blob = parts.next().unwrap_or_default().to_string();
-        let stage = parts.next().unwrap_or_default();
-        let vouched = tag == "H" && stage == "0" && !dirty.contains(path);
-        view.index.insert(
-            path.to_vec(),
-            IndexEntry {
-                mode,
-                blob,
-                vouched,
-            },
-        );
-    }
-    if before.is_none() || index_stamp(&index_file) != before {
-        view.rehash_all = Some("git's index changed while paved read it".into());
+    match before {
+        Some(stamp) if index_stamp(&index_file) == before => {
+            view.index_written = (stamp.2, stamp.3);
+        }
+        _ => view.rehash_all = Some("git's index changed while paved read it".into()),
     }
 
     if view.rehash_all.is_none()
@@ -233,6 +227,98 @@ pub fn view(dir: &Path) -> Result<GitView, GitError> {
         view.converted = converted_paths(dir, &view)?;
     }
     Ok(view)
+}
+
+/// Parse `git ls-files --stage -v -z --debug`: per entry, `<tag> <mode> <blob> <stage>\t<path>`
+/// and a NUL, then five lines of stat data (`  ctime: s:ns`, `  mtime: s:ns`,
+/// `  dev: d\tino: i`, `  uid: u\tgid: g`, `  size: n\tflags: f`). The tag is `H` for an
+/// ordinary entry, lowercase when assume-unchanged, `S` for skip-worktree.
+fn read_listing(out: &[u8], index: &mut HashMap<Vec<u8>, IndexEntry>) -> Result<(), String> {
+    let mut rest = out;
+    while !rest.is_empty() {
+        let nul = rest
+            .iter()
+            .position(|b| *b == 0)
+            .ok_or("an entry without its NUL")?;
+        let head = &rest[..nul];
+        rest = &rest[nul + 1..];
+        let mut lines: [&[u8]; 5] = [&[]; 5];
+        for line in &mut lines {
+            let nl = rest
+                .iter()
+                .position(|b| *b == b'\n')
+                .ok_or("stat lines cut short")?;
+            *line = &rest[..nl];
+            rest = &rest[nl + 1..];
+        }
+        let tab = head
+            .iter()
+            .position(|b| *b == b'\t')
+            .ok_or("an entry without a tab")?;
+        let (meta, path) = (&head[..tab], &head[tab + 1..]);
+        let mut parts = meta.split(|b| *b == b' ');
+        let (Some(tag), Some(mode), Some(blob), Some(stage), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(format!(
+                "unexpected entry `{}`",
+                String::from_utf8_lossy(meta)
+            ));
+        };
+        let stat = StatData {
+            ctime: time_field(lines[0], b"ctime")?,
+            mtime: time_field(lines[1], b"mtime")?,
+            ino: number(field(lines[2], b"ino")?)?,
+            size: number(field(lines[4], b"size")?)?,
+        };
+        let mode = std::str::from_utf8(mode)
+            .ok()
+            .and_then(|m| u32::from_str_radix(m, 8).ok())
+            .ok_or("a bad mode")?;
+        index.insert(
+            path.to_vec(),
+            IndexEntry {
+                mode,
+                blob: String::from_utf8_lossy(blob).into_owned(),
+                ordinary: tag == b"H" && stage == b"0",
+                stat,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The value of `key: value` in a stat line (fields are separated by tabs).
+fn field<'a>(line: &'a [u8], key: &[u8]) -> Result<&'a [u8], String> {
+    line.split(|b| *b == b'\t')
+        .find_map(|part| {
+            let part = part.trim_ascii_start();
+            part.strip_prefix(key)?.strip_prefix(b": ")
+        })
+        .ok_or_else(|| format!("no {} in a stat line", String::from_utf8_lossy(key)))
+}
+
+fn number(digits: &[u8]) -> Result<u64, String> {
+    std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| format!("`{}` is not a number", String::from_utf8_lossy(digits)))
+}
+
+/// `seconds:nanoseconds`.
+fn time_field(line: &[u8], key: &[u8]) -> Result<(i64, i64), String> {
+    let v = field(line, key)?;
+    let colon = v
+        .iter()
+        .position(|b| *b == b':')
+        .ok_or("a time without `:`")?;
+    let s = i64::try_from(number(&v[..colon])?).map_err(|e| e.to_string())?;
+    let ns = i64::try_from(number(&v[colon + 1..])?).map_err(|e| e.to_string())?;
+    Ok((s, ns))
 }
 
 /// Whether any attributes file could apply to paths below `prefix`.
