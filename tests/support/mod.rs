@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod docker_standin;
 pub mod fake_kube;
 pub mod fake_registry;
 pub mod fault_proxy;
