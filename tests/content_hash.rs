@@ -600,6 +600,7 @@ proptest! {
         setting in prop::sample::select(vec![
             "", "core.trustctime=false", "core.checkStat=minimal", "fsmonitor", "core.fileMode=false",
         ]),
+        index_form in prop::sample::select(vec!["2", "3", "4", "split"]),
     ) {
         let dir = app_dir(SPEC);
         let root = dir.path();
@@ -653,6 +654,18 @@ proptest! {
         for op in &later_ops {
             apply(root, op);
         }
+        match index_form {
+            "split" => git(root, &["update-index", "--split-index"]),
+            version => git(root, &["update-index", "--index-version", version]),
+        }
         prop_assert_eq!(hash_with(root, Method::Bytes), hash_with(root, Method::Auto));
+        // paved reads the index file itself where it can; it must read what git reads.
+        let (direct, via_git) = paved::hash::git::index_read_both_ways(root).expect("index");
+        match (index_form, direct) {
+            ("split", Ok(_)) => prop_assert!(false, "a split index must go through git"),
+            ("split", Err(_)) => {}
+            (_, Ok(direct)) => prop_assert_eq!(direct, via_git),
+            (form, Err(why)) => prop_assert!(false, "index version {form}: {why}"),
+        }
     }
 }

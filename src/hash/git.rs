@@ -1,5 +1,6 @@
 //! What git's index says about a work tree: the blob id of each tracked file and the stat data
-//! git recorded when it last saw the file, read with `git ls-files --stage -v --debug`.
+//! git recorded when it last saw the file, read from the index file (versions 2 to 4) or, for
+//! what that reader does not handle (split or sparse index), `git ls-files --stage -v --debug`.
 //!
 //! The index can disagree with the disk, and Docker sends the disk. paved does not ask git
 //! whether a file changed (`git status` can be told not to look: fsmonitor, relaxed
@@ -209,10 +210,21 @@ pub fn view(dir: &Path) -> Result<GitView, GitError> {
     }
 
     let before = index_stamp(&index_file);
-    let listing = git(dir, &["ls-files", "--stage", "-v", "-z", "--debug"])?;
-    if let Err(why) = read_listing(&listing, &mut view.index) {
-        view.index.clear();
-        view.rehash_all = Some(format!("cannot read `git ls-files --debug`: {why}"));
+    // The index file itself is the quick way; anything this reader does not know (a split
+    // index, a sparse index, a bad checksum) goes through `git ls-files --debug`.
+    let direct = (object_format == "sha1")
+        .then(|| std::fs::read(&index_file).ok())
+        .flatten()
+        .and_then(|bytes| read_index_file(&bytes, prefix.as_bytes()).ok());
+    match direct {
+        Some(index) => view.index = index,
+        None => {
+            let listing = git(dir, &["ls-files", "--stage", "-v", "-z", "--debug"])?;
+            if let Err(why) = read_listing(&listing, &mut view.index) {
+                view.index.clear();
+                view.rehash_all = Some(format!("cannot read `git ls-files --debug`: {why}"));
+            }
+        }
     }
     match before {
         Some(stamp) if index_stamp(&index_file) == before => {
@@ -229,33 +241,190 @@ pub fn view(dir: &Path) -> Result<GitView, GitError> {
     Ok(view)
 }
 
+/// The index entries of `dir` read both ways: from the index file (`Err` where that reader
+/// gives up) and through `git ls-files --debug`. For tests that hold the quick reader to git's.
+pub type IndexEntries = HashMap<Vec<u8>, IndexEntry>;
+
+pub fn index_read_both_ways(
+    dir: &Path,
+) -> Result<(Result<IndexEntries, String>, IndexEntries), GitError> {
+    let probe = git(dir, &["rev-parse", "--show-prefix", "--git-path", "index"])?;
+    let probe = String::from_utf8_lossy(&probe);
+    let mut lines = probe.lines();
+    let prefix = lines.next().unwrap_or_default().to_string();
+    let index_file = dir.join(lines.next().unwrap_or(".git/index"));
+    let direct = std::fs::read(&index_file)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| read_index_file(&bytes, prefix.as_bytes()));
+    let listing = git(dir, &["ls-files", "--stage", "-v", "-z", "--debug"])?;
+    let mut via_git = HashMap::new();
+    read_listing(&listing, &mut via_git).map_err(|stderr| GitError::Failed {
+        args: "ls-files --debug".into(),
+        stderr,
+    })?;
+    Ok((direct, via_git))
+}
+
+/// The entries below `prefix` of a git index file (versions 2 to 4, SHA-1), as
+/// Documentation/gitformat-index.txt describes it. `Err` for anything unexpected: a bad
+/// checksum, an extension that must be understood (split index `link`, sparse index `sdir`), a
+/// malformed entry.
+pub fn read_index_file(
+    bytes: &[u8],
+    prefix: &[u8],
+) -> Result<HashMap<Vec<u8>, IndexEntry>, String> {
+    use sha1::{Digest, Sha1};
+    if bytes.len() < 32 || &bytes[..4] != b"DIRC" {
+        return Err("not an index file".into());
+    }
+    let (body, checksum) = bytes.split_at(bytes.len() - 20);
+    if checksum.iter().any(|b| *b != 0) && Sha1::digest(body).as_slice() != checksum {
+        return Err("the index checksum does not match".into());
+    }
+    let be32 = |at: usize| -> Result<u32, String> {
+        body.get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(|| "the index is cut short".to_string())
+    };
+    let be16 = |at: usize| -> Result<u16, String> {
+        body.get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(|| "the index is cut short".to_string())
+    };
+    let version = be32(4)?;
+    if !(2..=4).contains(&version) {
+        return Err(format!("index version {version}"));
+    }
+    let count = be32(8)? as usize;
+    let mut index = HashMap::with_capacity(count);
+    let mut pos = 12;
+    let mut path: Vec<u8> = Vec::new();
+    for _ in 0..count {
+        let start = pos;
+        let stat = StatData {
+            ctime: (i64::from(be32(pos)?), i64::from(be32(pos + 4)?)),
+            mtime: (i64::from(be32(pos + 8)?), i64::from(be32(pos + 12)?)),
+            ino: u64::from(be32(pos + 20)?),
+            size: u64::from(be32(pos + 36)?),
+        };
+        let mode = be32(pos + 24)?;
+        let oid = body
+            .get(pos + 40..pos + 60)
+            .ok_or("the index is cut short")?;
+        let flags = be16(pos + 60)?;
+        pos += 62;
+        let mut extended = 0u16;
+        if flags & 0x4000 != 0 {
+            if version < 3 {
+                return Err("extended flags in a version 2 index".into());
+            }
+            extended = be16(pos)?;
+            pos += 2;
+        }
+        if version == 4 {
+            // The number of bytes to drop from the previous path, then the rest, NUL-ended.
+            let (drop, used) = offset_varint(body.get(pos..).unwrap_or_default())?;
+            pos += used;
+            let keep = path
+                .len()
+                .checked_sub(drop)
+                .ok_or("a path prefix longer than the previous path")?;
+            path.truncate(keep);
+            let nul = memchr(0, body.get(pos..).unwrap_or_default()).ok_or("an unended path")?;
+            path.extend_from_slice(&body[pos..pos + nul]);
+            pos += nul + 1;
+        } else {
+            let nul = memchr(0, body.get(pos..).unwrap_or_default()).ok_or("an unended path")?;
+            path.clear();
+            path.extend_from_slice(&body[pos..pos + nul]);
+            let name_len = usize::from(flags & 0x0FFF);
+            if name_len != 0x0FFF && name_len != nul {
+                return Err("a path length that does not match its flags".into());
+            }
+            // Entries are padded with 1 to 8 NULs to a multiple of 8 bytes.
+            pos = start + ((pos - start + nul + 8) & !7);
+            if pos > body.len() {
+                return Err("the index is cut short".into());
+            }
+        }
+        let stage = (flags >> 12) & 3;
+        let assume_valid = flags & 0x8000 != 0;
+        let skip_worktree = extended & 0x4000 != 0;
+        let intent_to_add = extended & 0x2000 != 0;
+        if let Some(rel) = path.strip_prefix(prefix) {
+            index.insert(
+                rel.to_vec(),
+                IndexEntry {
+                    mode,
+                    blob: hex::encode(oid),
+                    ordinary: !assume_valid && !skip_worktree && !intent_to_add && stage == 0,
+                    stat,
+                },
+            );
+        }
+    }
+    // Extensions: an upper-case first letter marks one that may be ignored.
+    while pos + 8 <= body.len() {
+        let signature = &body[pos..pos + 4];
+        let size = be32(pos + 4)? as usize;
+        if !signature[0].is_ascii_uppercase() {
+            return Err(format!(
+                "index extension `{}`",
+                String::from_utf8_lossy(signature)
+            ));
+        }
+        pos += 8 + size;
+    }
+    if pos != body.len() {
+        return Err("trailing bytes after the index extensions".into());
+    }
+    Ok(index)
+}
+
+/// git's offset varint (varint.c): 7 bits a byte, high bit set for more, each continuation
+/// adding one before the shift. Returns the value and the bytes used.
+fn offset_varint(bytes: &[u8]) -> Result<(usize, usize), String> {
+    let mut used = 0;
+    let mut next = || {
+        let b = *bytes.get(used).ok_or("a varint cut short")?;
+        used += 1;
+        Ok::<u8, String>(b)
+    };
+    let mut c = next()?;
+    let mut value = u64::from(c & 127);
+    while c & 128 != 0 {
+        value += 1;
+        if value >= 1 << 57 {
+            return Err("a varint too large".into());
+        }
+        c = next()?;
+        value = (value << 7) + u64::from(c & 127);
+    }
+    let value = usize::try_from(value).map_err(|e| e.to_string())?;
+    Ok((value, used))
+}
+
 /// Parse `git ls-files --stage -v -z --debug`: per entry, `<tag> <mode> <blob> <stage>\t<path>`
 /// and a NUL, then five lines of stat data (`  ctime: s:ns`, `  mtime: s:ns`,
 /// `  dev: d\tino: i`, `  uid: u\tgid: g`, `  size: n\tflags: f`). The tag is `H` for an
 /// ordinary entry, lowercase when assume-unchanged, `S` for skip-worktree.
 fn read_listing(out: &[u8], index: &mut HashMap<Vec<u8>, IndexEntry>) -> Result<(), String> {
+    // About 200 bytes per entry.
+    index.reserve(out.len() / 160);
     let mut rest = out;
     while !rest.is_empty() {
-        let nul = rest
-            .iter()
-            .position(|b| *b == 0)
-            .ok_or("an entry without its NUL")?;
+        let nul = memchr(0, rest).ok_or("an entry without its NUL")?;
         let head = &rest[..nul];
         rest = &rest[nul + 1..];
         let mut lines: [&[u8]; 5] = [&[]; 5];
         for line in &mut lines {
-            let nl = rest
-                .iter()
-                .position(|b| *b == b'\n')
-                .ok_or("stat lines cut short")?;
+            let nl = memchr(b'\n', rest).ok_or("stat lines cut short")?;
             *line = &rest[..nl];
             rest = &rest[nl + 1..];
         }
-        let tab = head
-            .iter()
-            .position(|b| *b == b'\t')
-            .ok_or("an entry without a tab")?;
+        let tab = memchr(b'\t', head).ok_or("an entry without a tab")?;
         let (meta, path) = (&head[..tab], &head[tab + 1..]);
+        // "<tag> <mode> <blob> <stage>"
         let mut parts = meta.split(|b| *b == b' ');
         let (Some(tag), Some(mode), Some(blob), Some(stage), None) = (
             parts.next(),
@@ -270,10 +439,10 @@ fn read_listing(out: &[u8], index: &mut HashMap<Vec<u8>, IndexEntry>) -> Result<
             ));
         };
         let stat = StatData {
-            ctime: time_field(lines[0], b"ctime")?,
-            mtime: time_field(lines[1], b"mtime")?,
-            ino: number(field(lines[2], b"ino")?)?,
-            size: number(field(lines[4], b"size")?)?,
+            ctime: time_field(lines[0], b"  ctime: ")?,
+            mtime: time_field(lines[1], b"  mtime: ")?,
+            ino: number(after_key(lines[2], b"\tino: ")?)?,
+            size: number(after_key(lines[4], b"  size: ")?)?,
         };
         let mode = std::str::from_utf8(mode)
             .ok()
@@ -292,30 +461,45 @@ fn read_listing(out: &[u8], index: &mut HashMap<Vec<u8>, IndexEntry>) -> Result<
     Ok(())
 }
 
-/// The value of `key: value` in a stat line (fields are separated by tabs).
-fn field<'a>(line: &'a [u8], key: &[u8]) -> Result<&'a [u8], String> {
-    line.split(|b| *b == b'\t')
-        .find_map(|part| {
-            let part = part.trim_ascii_start();
-            part.strip_prefix(key)?.strip_prefix(b": ")
-        })
-        .ok_or_else(|| format!("no {} in a stat line", String::from_utf8_lossy(key)))
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|b| *b == needle)
+}
+
+/// What follows `key` in a stat line, up to a tab or the end.
+fn after_key<'a>(line: &'a [u8], key: &[u8]) -> Result<&'a [u8], String> {
+    let at = line
+        .windows(key.len())
+        .position(|w| w == key)
+        .ok_or_else(|| {
+            format!(
+                "no `{}` in a stat line",
+                String::from_utf8_lossy(key).trim()
+            )
+        })?;
+    let value = &line[at + key.len()..];
+    Ok(&value[..memchr(b'\t', value).unwrap_or(value.len())])
 }
 
 fn number(digits: &[u8]) -> Result<u64, String> {
-    std::str::from_utf8(digits)
-        .ok()
-        .and_then(|d| d.parse().ok())
-        .ok_or_else(|| format!("`{}` is not a number", String::from_utf8_lossy(digits)))
+    if digits.is_empty() || digits.len() > 19 {
+        return Err(format!(
+            "`{}` is not a number",
+            String::from_utf8_lossy(digits)
+        ));
+    }
+    digits.iter().try_fold(0u64, |n, d| match d {
+        b'0'..=b'9' => Ok(n * 10 + u64::from(d - b'0')),
+        _ => Err(format!(
+            "`{}` is not a number",
+            String::from_utf8_lossy(digits)
+        )),
+    })
 }
 
-/// `seconds:nanoseconds`.
+/// `seconds:nanoseconds` after `key`.
 fn time_field(line: &[u8], key: &[u8]) -> Result<(i64, i64), String> {
-    let v = field(line, key)?;
-    let colon = v
-        .iter()
-        .position(|b| *b == b':')
-        .ok_or("a time without `:`")?;
+    let v = line.strip_prefix(key).ok_or("a stat line out of order")?;
+    let colon = memchr(b':', v).ok_or("a time without `:`")?;
     let s = i64::try_from(number(&v[..colon])?).map_err(|e| e.to_string())?;
     let ns = i64::try_from(number(&v[colon + 1..])?).map_err(|e| e.to_string())?;
     Ok((s, ns))
