@@ -345,6 +345,41 @@ fn refused_ignore_files_fail_both() {
     }
 }
 
+#[test]
+fn a_refused_line_stops_hash_build_image_and_validate_at_its_place() {
+    // No docker CLI needed: paved alone.
+    let app = tempfile::tempdir().expect("tempdir");
+    let case = Case {
+        files: vec![file("a")],
+        ignore: b"# keep the docs out\ndocs\n  [a-b-c]\n".to_vec(),
+    };
+    lay_out(app.path(), &case);
+    let paved = support::hello::bin("paved");
+    let runs: [&[&str]; 3] = [
+        &["hash"],
+        &["build-image", "--registry", "127.0.0.1:9", "--no-ecr"],
+        &["validate"],
+    ];
+    for args in runs {
+        let out = std::process::Command::new(&paved)
+            .args(args)
+            .arg(app.path())
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .expect("paved");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("ctx/.dockerignore:3:3"),
+            "{args:?} names the line and column: {stderr}"
+        );
+        assert!(
+            stderr.contains("syntax error in pattern"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 fn name() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
         "a", "b", "ab", "a.txt", "b.md", "☺", "é.txt", "x y", "[a]", "a+b", "#1", ".h", "dir",
