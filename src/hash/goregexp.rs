@@ -506,7 +506,10 @@ impl Parser<'_> {
                             }
                             Some((min, max, after)) => {
                                 let spelled = &t[..t.len() - after.len()];
-                                if min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max) {
+                                if !(0..=1000).contains(&min)
+                                    || max > 1000
+                                    || (max >= 0 && min > max)
+                                {
                                     return Err(invalid("invalid repeat count", spelled));
                                 }
                                 (min, max, after)
@@ -622,16 +625,17 @@ impl Parser<'_> {
         let mut first = true;
         while t.is_empty() || !t.starts_with(']') || first {
             first = false;
-            if t.len() > 2 && t.starts_with("[:") {
-                if let Some(end) = t[2..].find(":]") {
-                    let name = &t[..end + 4];
-                    let Some((positive, table)) = posix_group(name) else {
-                        return Err(invalid("invalid character class range", name));
-                    };
-                    push_group(&mut class, positive, table);
-                    t = &t[end + 4..];
-                    continue;
-                }
+            if t.len() > 2
+                && t.starts_with("[:")
+                && let Some(end) = t[2..].find(":]")
+            {
+                let name = &t[..end + 4];
+                let Some((positive, table)) = posix_group(name) else {
+                    return Err(invalid("invalid character class range", name));
+                };
+                push_group(&mut class, positive, table);
+                t = &t[end + 4..];
+                continue;
             }
             if t.starts_with(r"\p") || t.starts_with(r"\P") {
                 return Err(RegexpError::Unsupported(
