@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -17,11 +18,12 @@ use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::dockerignore::DockerIgnore;
-use super::git::{self, GitView};
+use super::dockerignore::{Builder, DockerIgnore};
+use super::git::{self, GitView, StatData};
 
-/// Bumped whenever what goes into the hash changes.
-pub const CONTENT_HASH_SCHEME: u32 = 1;
+/// Bumped whenever what goes into the hash changes. 2: the file set follows Docker's own
+/// reading and walk (an image hashed under 1 may hold files scheme 1 did not hash).
+pub const CONTENT_HASH_SCHEME: u32 = 2;
 
 /// What a path is, as far as the image is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +132,9 @@ pub enum HashError {
     /// git was asked and failed in a way that is not "not a work tree".
     #[error(transparent)]
     Git(#[from] git::GitError),
+    /// The `.dockerignore` has a line Docker refuses.
+    #[error(transparent)]
+    DockerIgnore(#[from] super::dockerignore::IgnoreError),
 }
 
 fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> HashError + '_ {
@@ -171,7 +176,7 @@ fn blob_id(mut reader: impl Read, len: u64) -> std::io::Result<String> {
 }
 
 /// The entry of one path on disk, or `None` for what an image does not hold (directories,
-/// sockets, fifos).
+/// sockets, fifos, devices).
 fn entry_from_disk(abs: &Path, path: String) -> Result<Option<Entry>, HashError> {
     let meta = fs::symlink_metadata(abs).map_err(read_err(abs))?;
     let ft = meta.file_type();
@@ -196,76 +201,183 @@ fn entry_from_disk(abs: &Path, path: String) -> Result<Option<Entry>, HashError>
     Ok(Some(Entry { path, kind, id }))
 }
 
-/// Every non-directory path below `root` that the rules keep, relative and `/`-separated,
-/// sorted. Excluded directories are not entered unless a `!` rule could re-include below them.
-fn walk(root: &Path, ignore: &DockerIgnore) -> Result<Vec<String>, HashError> {
-    let mut out = Vec::new();
-    let mut stack = vec![String::new()];
-    while let Some(dir) = stack.pop() {
-        let abs = if dir.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(&dir)
-        };
-        for item in fs::read_dir(&abs).map_err(read_err(&abs))? {
-            let item = item.map_err(read_err(&abs))?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            // git's own metadata changes on every commit; it is never an input (see `tree_entries`).
-            if name == ".git" {
-                continue;
+/// What a path of the context is on disk, as far as the hash is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskKind {
+    File,
+    Symlink,
+}
+
+/// One file of a build context that Docker sends and paved hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextFile {
+    /// Relative, `/`-separated, as the bytes of the names on disk.
+    pub rel: Vec<u8>,
+    pub kind: DiskKind,
+    /// For a regular file: its stat data and mode when the walk saw it.
+    pub stat: Option<(StatData, u32)>,
+}
+
+impl ContextFile {
+    pub fn rel_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.rel).into_owned()
+    }
+}
+
+/// The files of a build context that the rules keep.
+#[derive(Debug, Clone, Default)]
+pub struct ContextListing {
+    /// Regular files and symlinks, sorted by path bytes.
+    pub files: Vec<ContextFile>,
+    /// `.git` entries the rules do not exclude: Docker sends them, paved does not hash them.
+    pub git_sent: Vec<String>,
+}
+
+/// Walk a build context as `builder` does and list the regular files and symlinks it sends.
+///
+/// Each entry is decided from its parent directory's verdicts
+/// ([`DockerIgnore::matches_using_parent_results`]); an excluded directory is entered only when
+/// the builder's rule says an exception may apply below it. Directories themselves, empty or
+/// not, fifos, sockets and devices are not listed, nor is anything named `.git` (with what is
+/// below it): see docs/build-image.md for why. Directories are read in parallel.
+pub fn context_files(
+    root: &Path,
+    ignore: &DockerIgnore,
+    builder: Builder,
+) -> Result<ContextListing, HashError> {
+    let mut listing = walk_dir(root, &[], &[], false, ignore, builder)?;
+    listing.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    listing.git_sent.sort();
+    Ok(listing)
+}
+
+fn walk_dir(
+    root: &Path,
+    dir: &[u8],
+    info: &[bool],
+    dir_excluded: bool,
+    ignore: &DockerIgnore,
+    builder: Builder,
+) -> Result<ContextListing, HashError> {
+    let mut out = ContextListing::default();
+    let abs = if dir.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(std::ffi::OsStr::from_bytes(dir))
+    };
+    let items = match fs::read_dir(&abs) {
+        Ok(items) => items,
+        // BuildKit leaves out an excluded directory it cannot read.
+        Err(e) if dir_excluded && e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Ok(out);
+        }
+        Err(e) => return Err(read_err(&abs)(e)),
+    };
+    let mut subdirs = Vec::new();
+    for item in items {
+        let item = item.map_err(read_err(&abs))?;
+        let name = item.file_name();
+        let mut rel = Vec::with_capacity(dir.len() + 1 + name.len());
+        if !dir.is_empty() {
+            rel.extend_from_slice(dir);
+            rel.push(b'/');
+        }
+        rel.extend_from_slice(name.as_bytes());
+        if name.as_bytes() == b".git" {
+            if !ignore.excluded_given_parent(&rel, info) {
+                out.git_sent
+                    .push(String::from_utf8_lossy(&rel).into_owned());
             }
-            let rel = if dir.is_empty() {
-                name
-            } else {
-                format!("{dir}/{name}")
-            };
-            let ft = item.file_type().map_err(read_err(&abs))?;
-            if ft.is_dir() {
-                if !ignore.skips_dir(&rel) {
-                    stack.push(rel);
-                }
-            } else if !ignore.is_excluded(&rel) {
-                out.push(rel);
+            continue;
+        }
+        let ft = item.file_type().map_err(read_err(&abs.join(&name)))?;
+        if ft.is_dir() {
+            let (excluded, child_info) = ignore.matches_using_parent_results(&rel, info);
+            if !excluded || ignore.enters_excluded_dir(&rel, builder) {
+                subdirs.push((rel, child_info, excluded));
             }
+            continue;
+        }
+        if ignore.excluded_given_parent(&rel, info) {
+            continue;
+        }
+        if ft.is_symlink() {
+            out.files.push(ContextFile {
+                rel,
+                kind: DiskKind::Symlink,
+                stat: None,
+            });
+        } else if ft.is_file() {
+            // Relative to the open directory: no path lookup.
+            let meta = item.metadata().map_err(read_err(&abs.join(&name)))?;
+            out.files.push(ContextFile {
+                rel,
+                kind: DiskKind::File,
+                stat: Some((StatData::of(&meta), meta.permissions().mode())),
+            });
         }
     }
-    out.sort();
+    let below: Vec<Result<ContextListing, HashError>> = subdirs
+        .into_par_iter()
+        .map(|(rel, child_info, excluded)| {
+            walk_dir(root, &rel, &child_info, excluded, ignore, builder)
+        })
+        .collect();
+    for sub in below {
+        let sub = sub?;
+        out.files.extend(sub.files);
+        out.git_sent.extend(sub.git_sent);
+    }
     Ok(out)
 }
 
-/// Entries of a directory tree, each path prefixed by `prefix`. `.git` is always left out: it
-/// changes with every commit while the tree does not, and an image should not carry it anyway
-/// (a `.dockerignore` with `.git` makes the image match). The second value says why git's index
-/// could not be trusted, when it could not.
+/// Entries of a directory tree, each path prefixed by `prefix`, and notes on how they were
+/// read. `.git` is always left out: it changes with every commit while the tree does not.
 pub fn tree_entries(
     root: &Path,
     prefix: &str,
     ignore: &DockerIgnore,
     method: Method,
-) -> Result<(Vec<Entry>, Option<String>), HashError> {
-    if method == Method::Auto {
-        match git::view(root) {
-            Ok(view) => {
-                return Ok((
-                    from_git(root, prefix, ignore, &view)?,
-                    view.rehash_all.clone(),
-                ));
-            }
-            Err(git::GitError::NotAWorkTree(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
+) -> Result<(Vec<Entry>, Vec<String>), HashError> {
+    // git reads its index while the tree is walked.
+    let (listing, view) = std::thread::scope(|scope| {
+        let view = (method == Method::Auto).then(|| scope.spawn(|| git::view(root)));
+        let listing = context_files(root, ignore, Builder::BuildKit);
+        let view = view.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(git::GitError::NotAWorkTree(root.to_path_buf())))
+        });
+        (listing, view)
+    });
+    let listing = listing?;
+    let mut notes = Vec::new();
+    if let Some(first) = listing.git_sent.first() {
+        notes.push(format!(
+            "Docker sends {first} (not excluded by the ignore rules), which the content hash \
+             leaves out: add `.git` to .dockerignore"
+        ));
     }
-    let paths = walk(root, ignore)?;
-    Ok((hash_paths(root, prefix, paths)?, None))
+    match view {
+        Some(Ok(view)) => {
+            if let Some(why) = &view.rehash_all {
+                notes.push(format!("read every file: {why}"));
+            }
+            return Ok((from_git(root, prefix, &listing, &view)?, notes));
+        }
+        Some(Err(git::GitError::NotAWorkTree(_))) | None => {}
+        Some(Err(e)) => return Err(e.into()),
+    }
+    let paths = listing.files.into_iter().map(|f| f.rel).collect();
+    Ok((hash_paths(root, prefix, paths)?, notes))
 }
 
 /// Hash the given relative paths from disk, in parallel.
-fn hash_paths(root: &Path, prefix: &str, paths: Vec<String>) -> Result<Vec<Entry>, HashError> {
+fn hash_paths(root: &Path, prefix: &str, paths: Vec<Vec<u8>>) -> Result<Vec<Entry>, HashError> {
     let entries: Result<Vec<Option<Entry>>, HashError> = paths
         .into_par_iter()
         .map(|rel| {
-            let abs = root.join(&rel);
-            entry_from_disk(&abs, format!("{prefix}{rel}"))
+            let abs = root.join(std::ffi::OsStr::from_bytes(&rel));
+            entry_from_disk(&abs, format!("{prefix}{}", String::from_utf8_lossy(&rel)))
         })
         .collect();
     let mut entries: Vec<Entry> = entries?.into_iter().flatten().collect();
@@ -273,100 +385,43 @@ fn hash_paths(root: &Path, prefix: &str, paths: Vec<String>) -> Result<Vec<Entry
     Ok(entries)
 }
 
-/// Entries from git's index for clean tracked files; everything git cannot vouch for is read.
+/// Entries for the files the walk found: a regular file the index can be trusted for (see
+/// [`GitView::trusted_blob`]) takes its blob id from the index, its kind from its mode on disk;
+/// everything else is read.
 fn from_git(
     root: &Path,
     prefix: &str,
-    ignore: &DockerIgnore,
+    listing: &ContextListing,
     view: &GitView,
 ) -> Result<Vec<Entry>, HashError> {
-    let mut entries = Vec::with_capacity(view.index.len());
-    let mut to_read: Vec<String> = Vec::new();
-    let dirty_dirs: Vec<&str> = view
-        .unvouched
-        .iter()
-        .filter(|p| p.ends_with('/'))
-        .map(String::as_str)
+    // Symlinks are read: their target is cheaper to read than to look up. A file's stat data
+    // is the walk's.
+    let decided: Vec<Option<Entry>> = listing
+        .files
+        .par_iter()
+        .map(|file| {
+            let (stat, mode) = file.stat?;
+            let ie = view.trusted_blob(&file.rel, &stat)?;
+            let kind = if mode & 0o100 != 0 {
+                Kind::Executable
+            } else {
+                Kind::File
+            };
+            Some(Entry {
+                path: format!("{prefix}{}", file.rel_lossy()),
+                kind,
+                id: ie.blob.clone(),
+            })
+        })
         .collect();
-    for (path, ie) in &view.index {
-        if ignore.is_excluded(path) {
-            continue;
-        }
-        let vouched = view.rehash_all.is_none()
-            && !view.unvouched.contains(path)
-            && !view.converted.contains(path)
-            && !dirty_dirs.iter().any(|d| path.starts_with(d));
-        match ie.mode {
-            // Submodule: git knows only its commit; Docker sends its files.
-            0o160000 => {
-                let sub = root.join(path);
-                if sub.is_dir() {
-                    let below = DockerIgnore::parse("");
-                    for rel in walk(&sub, &below)? {
-                        let full = format!("{path}/{rel}");
-                        if !ignore.is_excluded(&full) {
-                            to_read.push(full);
-                        }
-                    }
-                }
-            }
-            0o120000 if vouched => {
-                // The blob of a symlink is its target; reading the link is cheaper than the blob.
-                let abs = root.join(path);
-                let target = fs::read_link(&abs).map_err(read_err(&abs))?;
-                entries.push(Entry {
-                    path: format!("{prefix}{path}"),
-                    kind: Kind::Symlink,
-                    id: target.to_string_lossy().into_owned(),
-                });
-            }
-            0o100644 | 0o100755 if vouched => {
-                let kind = if view.untrusted_modes {
-                    let abs = root.join(path);
-                    let mode = fs::symlink_metadata(&abs)
-                        .map_err(read_err(&abs))?
-                        .permissions()
-                        .mode();
-                    if mode & 0o100 != 0 {
-                        Kind::Executable
-                    } else {
-                        Kind::File
-                    }
-                } else if ie.mode == 0o100755 {
-                    Kind::Executable
-                } else {
-                    Kind::File
-                };
-                entries.push(Entry {
-                    path: format!("{prefix}{path}"),
-                    kind,
-                    id: ie.blob.clone(),
-                });
-            }
-            _ => to_read.push(path.clone()),
+    let mut entries = Vec::with_capacity(listing.files.len());
+    let mut to_read = Vec::new();
+    for (file, decided) in listing.files.iter().zip(decided) {
+        match decided {
+            Some(entry) => entries.push(entry),
+            None => to_read.push(file.rel.clone()),
         }
     }
-    for path in &view.unvouched {
-        if let Some(dir) = path.strip_suffix('/') {
-            // A whole untracked or ignored directory.
-            if ignore.skips_dir(dir) {
-                continue;
-            }
-            let abs = root.join(dir);
-            for rel in walk(&abs, &DockerIgnore::parse(""))? {
-                let full = format!("{dir}/{rel}");
-                if !ignore.is_excluded(&full) && !view.index.contains_key(&full) {
-                    to_read.push(full);
-                }
-            }
-        } else if !view.index.contains_key(path) && !ignore.is_excluded(path) {
-            to_read.push(path.clone());
-        }
-    }
-    // Deleted files are in the index but not on disk: Docker does not send them.
-    to_read.retain(|p| fs::symlink_metadata(root.join(p)).is_ok());
-    to_read.sort();
-    to_read.dedup();
     entries.extend(hash_paths(root, prefix, to_read)?);
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(entries)

@@ -4,6 +4,7 @@
 pub mod content;
 pub mod dockerignore;
 pub mod git;
+pub mod goregexp;
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::spec::{KubeApp, LoadedApp};
 use content::{CONTENT_HASH_SCHEME, Entry, HashError, InputManifest, Kind, Method};
-use dockerignore::DockerIgnore;
+use dockerignore::{DockerIgnore, IgnoreFileError};
 
 /// The input manifest of an app's image and notes on how it was read (e.g. why git's index
 /// could not be used).
@@ -34,11 +35,9 @@ pub fn content_hash(loaded: &LoadedApp, method: Method) -> Result<ContentHash, H
         let context = dir.join(&docker.context);
         let dockerfile = dir.join(&docker.dockerfile);
         let (ignore, ignore_file) =
-            DockerIgnore::for_build(&context, Some(&dockerfile)).map_err(|source| {
-                HashError::Read {
-                    path: context.clone(),
-                    source,
-                }
+            DockerIgnore::for_build(&context, Some(&dockerfile)).map_err(|e| match e {
+                IgnoreFileError::Read { path, source } => HashError::Read { path, source },
+                IgnoreFileError::Invalid(e) => HashError::DockerIgnore(e),
             })?;
         if let Some(f) = ignore_file {
             notes.push(format!("ignore rules from {}", f.display()));
@@ -52,10 +51,8 @@ pub fn content_hash(loaded: &LoadedApp, method: Method) -> Result<ContentHash, H
             params.insert("target".into(), target.clone());
         }
         params.insert("platforms".into(), docker.platforms.join(","));
-        let (entries, fallback) = content::tree_entries(&context, "context/", &ignore, method)?;
-        if let Some(why) = fallback {
-            notes.push(format!("read every tracked file: {why}"));
-        }
+        let (entries, tree_notes) = content::tree_entries(&context, "context/", &ignore, method)?;
+        notes.extend(tree_notes);
         files.extend(entries);
     }
     if let Some(native) = &app.image.native {

@@ -1,11 +1,15 @@
 //! Checks of meaning, after the structure is known to be right: names, quantities, ranges,
 //! references between fields. Every problem is collected and located.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use super::diagnostics::Problem;
 use super::schema_check::SchemaChecker;
 use super::types::*;
 use super::units::{parse_cpu, parse_memory};
-use super::yaml::{Loc, Node, PathSeg};
+use super::yaml::{Loc, Node, PathSeg, Source};
+use crate::hash::dockerignore::{DockerIgnore, IgnoreError, IgnoreFileError};
 
 /// Longest app name: `<name>-green` must fit EKS's cluster-name rules with room for nodegroups.
 pub const MAX_APP_NAME: usize = 40;
@@ -62,6 +66,40 @@ fn root() -> At {
     At::default()
 }
 
+/// A problem located in the ignore file itself, with its text for the report.
+fn ignore_problem(e: &IgnoreError) -> Problem {
+    let text = std::fs::read(&e.file)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(e.line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let line = &text[line_start.min(text.len())..];
+    let line = if e.line == 1 {
+        line.strip_prefix('\u{FEFF}').unwrap_or(line)
+    } else {
+        line
+    };
+    let skipped: usize = line
+        .chars()
+        .take(e.column.saturating_sub(1))
+        .map(char::len_utf8)
+        .sum();
+    let offset = (text.len() - line.len() + skipped).min(text.len());
+    let loc = Loc {
+        source: Arc::new(Source {
+            path: e.file.display().to_string(),
+            text,
+        }),
+        offset,
+        line: e.line,
+        column: e.column,
+    };
+    Problem::new(&loc, "", e.message.clone()).help(e.help.clone())
+}
+
 impl Validator<'_> {
     /// Where a value is written; for a defaulted value, where its nearest written parent is.
     fn loc(&self, at: &At) -> &Loc {
@@ -94,6 +132,21 @@ impl Validator<'_> {
         let mut p = Problem::new(self.key_loc(at), at.dotted(), message);
         p.help = help.or_else(|| self.schema.help_at(&at.0));
         self.problems.push(p);
+    }
+
+    /// A `.dockerignore` line Docker refuses makes the build fail: report it where it is
+    /// written. (A file that cannot be read is left to the build, which says so.)
+    fn docker_ignore(&mut self, docker: &DockerBuild) {
+        let dir = Path::new(&self.tree.loc.source.path)
+            .parent()
+            .unwrap_or(Path::new("."));
+        let context = dir.join(&docker.context);
+        let dockerfile = dir.join(&docker.dockerfile);
+        if let Err(IgnoreFileError::Invalid(e)) =
+            DockerIgnore::for_build(&context, Some(&dockerfile))
+        {
+            self.problems.push(ignore_problem(&e));
+        }
     }
 
     fn app(&mut self, spec: &KubeApp) {
@@ -212,6 +265,7 @@ impl Validator<'_> {
                     Some("e.g. `[linux/amd64]`".into()),
                 );
             }
+            self.docker_ignore(docker);
         }
         if let Some(native) = &image.native {
             let at = at.k("native");

@@ -61,7 +61,7 @@ pub async fn run(args: &Args) -> Result<BuildOutcome, StepError> {
     let content = tokio::task::spawn_blocking(move || content_hash(&hash_input, method))
         .await
         .map_err(StepError::failed)?
-        .map_err(StepError::failed)?;
+        .map_err(super::hash::hash_error)?;
     for note in &content.notes {
         tracing::info!("{note}");
     }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::build::native::CONTENT_HASH_KEY;
 use crate::build::{BuildError, fetch_inputs};
 use crate::cli::HashArgs;
-use crate::hash::content::{Entry, InputManifest, Kind, Method};
+use crate::hash::content::{Entry, HashError, InputManifest, Kind, Method};
 use crate::hash::content_hash;
 use crate::plan::table;
 use crate::registry::{Auth, Reference, Registry};
@@ -35,7 +35,7 @@ async fn run(args: &HashArgs) -> Result<HashReport, StepError> {
     let content = tokio::task::spawn_blocking(move || content_hash(&input, method))
         .await
         .map_err(StepError::failed)?
-        .map_err(StepError::failed)?;
+        .map_err(hash_error)?;
     let changes_since = match &args.since {
         None => None,
         Some(since) => {
@@ -50,6 +50,15 @@ async fn run(args: &HashArgs) -> Result<HashReport, StepError> {
         inputs: args.explain.then_some(content.manifest),
         changes_since,
     })
+}
+
+/// A content-hash failure as a step error: a `.dockerignore` Docker refuses is bad input (exit
+/// 2), located at its line; anything else is a failure.
+pub fn hash_error(e: HashError) -> StepError {
+    match e {
+        HashError::DockerIgnore(e) => StepError::BadInput(format!("{e} (help: {})", e.help)),
+        other => StepError::failed(other),
+    }
 }
 
 /// The input manifest recorded with an earlier image.

@@ -3,6 +3,7 @@
 
 pub mod act;
 pub mod aws;
+pub mod docker_standin;
 pub mod fake_kube;
 pub mod fake_registry;
 pub mod fault_proxy;
