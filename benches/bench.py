@@ -108,6 +108,34 @@ def fleet_status(release, runs=3):
     return best[1] + f" (best of {runs})"
 
 
+def spec_load(paved, runs=3):
+    """`paved validate` of one app with 100 and with 1000 components (ASCII and not): loading a
+    spec must grow with its size, not with its square."""
+    base = open(os.path.join(ROOT, "apps/hello/kubeapp.yaml")).read()
+    head, tail = base.split("components:")[0], base.split("dns:")[1]
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for word in ("hello", "héllo"):
+            took = {}
+            for n in (100, 1000):
+                comps = "  web:\n    ports: { http: 8080 }\n    service: { port: 80, public: true }\n"
+                comps += "".join(
+                    f"  worker{i}:\n    ports: {{ http: 8080 }}\n    env: {{ GREETING: \"{word} {i}\" }}\n"
+                    for i in range(n - 1)
+                )
+                d = os.path.join(tmp, f"{word}-{n}")
+                os.makedirs(d)
+                with open(os.path.join(d, "kubeapp.yaml"), "w") as f:
+                    f.write(head + "components:\n" + comps + "dns:" + tail)
+                took[n] = best_of(runs, [paved, "validate", d])
+            kind = "ASCII" if word.isascii() else "non-ASCII"
+            lines.append(
+                f"spec load ({kind}): 100 components {took[100] * 1000:.0f} ms, 1000 components "
+                f"{took[1000] * 1000:.0f} ms ({took[1000] / took[100]:.1f}x for 10x)"
+            )
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=20000)
@@ -173,6 +201,8 @@ def main():
     print(f"\n{latency[0] if latency else 'verify latency: not measured (the test did not run)'}")
 
     print(f"\n{fleet_status(release)}")
+
+    print(f"\n{spec_load(os.path.join(release, 'paved'))}")
 
     print(f"\n{'binary':<22} {'--version':>10} {'stripped size':>14}")
     for name in sorted(os.listdir(release)):

@@ -242,24 +242,33 @@ pub fn report_spec_error(e: &SpecError) {
     }
 }
 
-/// The kubeapp files a validate argument stands for.
+/// The kubeapp files a validate argument stands for: the file, or every kubeapp.yaml below the
+/// directory (a repository root finds apps/*/kubeapp.yaml), skipping hidden directories and
+/// build output.
 fn expand(path: &Path) -> Vec<PathBuf> {
     if path.is_file() {
         return vec![path.to_path_buf()];
     }
-    let own = path.join(SPEC_FILE);
-    if own.is_file() {
-        return vec![own];
+    let mut found = Vec::new();
+    let mut dirs = vec![(path.to_path_buf(), 0)];
+    while let Some((dir, depth)) = dirs.pop() {
+        let own = dir.join(SPEC_FILE);
+        if own.is_file() {
+            found.push(own);
+        }
+        // Apps live a few levels down; a deeper tree is not searched.
+        if depth == 6 {
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let skipped = name.starts_with('.') || name == "target" || name == "node_modules";
+            if !skipped && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push((entry.path(), depth + 1));
+            }
+        }
     }
-    let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path().join(SPEC_FILE))
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
     found.sort();
     found
 }
@@ -267,6 +276,11 @@ fn expand(path: &Path) -> Vec<PathBuf> {
 fn validate(paths: &[PathBuf]) -> u8 {
     let mut code = exit::OK;
     for given in paths {
+        if !given.exists() {
+            eprintln!("error: {} does not exist", given.display());
+            code = exit::BAD_INPUT;
+            continue;
+        }
         let files = expand(given);
         if files.is_empty() {
             eprintln!(

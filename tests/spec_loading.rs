@@ -224,3 +224,20 @@ fn a_dns_name_at_the_zone_apex_is_refused() {
         Some("use a name inside the zone, e.g. `hello.example.com`")
     );
 }
+
+#[test]
+fn a_file_over_a_mebibyte_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeapp.yaml");
+    let mut text = String::from("name: big\n");
+    while text.len() <= paved::spec::load::MAX_SPEC_BYTES as usize {
+        text.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&path, text).expect("write");
+    let err = paved::spec::load(&path.display().to_string()).expect_err("too large");
+    let message = err.to_string();
+    assert!(
+        message.contains("a kubeapp file over 1048576 bytes (1 MiB) is refused"),
+        "{message}"
+    );
+}

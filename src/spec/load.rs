@@ -106,6 +106,9 @@ fn load_checked(path: &Path) -> Result<LoadedApp, SpecError> {
     })
 }
 
+/// The largest kubeapp file read: specs are a few kilobytes; a file this size is a mistake.
+pub const MAX_SPEC_BYTES: u64 = 1 << 20;
+
 /// Read a file and the files it extends, merged. Problems in any of them are collected; `None`
 /// when the tree could not be built at all.
 fn read_with_extends(
@@ -113,6 +116,18 @@ fn read_with_extends(
     chain: &mut Vec<PathBuf>,
     problems: &mut Vec<Problem>,
 ) -> Result<Option<Node>, SpecError> {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    if size > MAX_SPEC_BYTES {
+        return Err(SpecError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "it is {size} bytes; a kubeapp file over {MAX_SPEC_BYTES} bytes (1 MiB) is refused: is it the right file?"
+                ),
+            ),
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
         path: path.to_path_buf(),
         source,

@@ -28,14 +28,39 @@ pub struct Loc {
     pub column: usize,
 }
 
+/// Byte offsets of yaml-rust2's character indexes (miette wants bytes), found in constant time:
+/// searching from the start for each node was quadratic in the file's size. ASCII text (nearly
+/// every spec) needs no table; other text gets one entry per character, once.
+struct Offsets {
+    /// The byte offset of each character, when the text is not ASCII.
+    table: Option<Vec<u32>>,
+    len: usize,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Offsets {
+        let table = (!text.is_ascii()).then(|| {
+            text.char_indices()
+                .map(|(byte, _)| u32::try_from(byte).unwrap_or(u32::MAX))
+                .collect()
+        });
+        Offsets {
+            table,
+            len: text.len(),
+        }
+    }
+
+    fn of(&self, index: usize) -> usize {
+        match &self.table {
+            None => index.min(self.len),
+            Some(table) => table.get(index).map_or(self.len, |b| *b as usize),
+        }
+    }
+}
+
 impl Loc {
-    fn at(source: &Arc<Source>, mark: Marker) -> Self {
-        // yaml-rust2 counts characters; miette wants byte offsets.
-        let offset = source
-            .text
-            .char_indices()
-            .nth(mark.index())
-            .map_or(source.text.len(), |(byte, _)| byte);
+    fn at(source: &Arc<Source>, mark: Marker, offsets: &Offsets) -> Self {
+        let offset = offsets.of(mark.index());
         Loc {
             source: Arc::clone(source),
             offset,
@@ -237,6 +262,7 @@ pub struct SyntaxError {
 /// Parse one document. An empty file is an empty mapping.
 pub fn parse(source: Arc<Source>) -> Result<Node, Vec<SyntaxError>> {
     let mut builder = TreeBuilder {
+        offsets: Offsets::new(&source.text),
         source: Arc::clone(&source),
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -248,7 +274,7 @@ pub fn parse(source: Arc<Source>) -> Result<Node, Vec<SyntaxError>> {
     if let Err(e) = parser.load(&mut builder, true) {
         return Err(vec![SyntaxError {
             message: e.info().to_string(),
-            loc: Loc::at(&source, *e.marker()),
+            loc: Loc::at(&source, *e.marker(), &Offsets::new(&source.text)),
         }]);
     }
     if !builder.errors.is_empty() {
@@ -293,6 +319,7 @@ enum Frame {
 const MAX_ALIAS_NODES: usize = 100_000;
 
 struct TreeBuilder {
+    offsets: Offsets,
     source: Arc<Source>,
     stack: Vec<Frame>,
     /// Anchored nodes and how many nodes each holds.
@@ -356,7 +383,8 @@ impl TreeBuilder {
 
 impl MarkedEventReceiver for TreeBuilder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let loc = || Loc::at(&self.source, mark);
+        let at = Loc::at(&self.source, mark, &self.offsets);
+        let loc = || at.clone();
         match ev {
             Event::Scalar(text, style, anchor, _tag) => {
                 let quoted = !matches!(style, TScalarStyle::Plain);

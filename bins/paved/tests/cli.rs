@@ -207,3 +207,44 @@ fn history_without_a_repository_says_what_to_set() {
         "{stderr}"
     );
 }
+
+#[test]
+fn validate_searches_below_a_directory_and_names_a_missing_path() {
+    let repo = tempfile::tempdir().expect("repo");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    for app in ["hello", "worker"] {
+        let dir = repo.path().join("services/apps").join(app);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::copy(
+            format!("{root}/apps/{app}/kubeapp.yaml"),
+            dir.join("kubeapp.yaml"),
+        )
+        .expect("copy");
+    }
+    // worker extends the platform defaults, two levels up from it.
+    std::fs::create_dir_all(repo.path().join("services/apps/platform")).expect("mkdir");
+    std::fs::copy(
+        format!("{root}/apps/platform/defaults.yaml"),
+        repo.path().join("services/apps/platform/defaults.yaml"),
+    )
+    .expect("copy");
+    // Hidden directories are not searched.
+    std::fs::create_dir_all(repo.path().join(".git/x")).expect("mkdir");
+    std::fs::write(repo.path().join(".git/x/kubeapp.yaml"), "not: [a spec").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_paved"))
+        .args(["validate", "."])
+        .current_dir(repo.path())
+        .output()
+        .expect("run paved");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok: ")).count(),
+        2,
+        "{stdout}"
+    );
+
+    let out = paved(&["validate", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no/such/dir does not exist"));
+}
