@@ -4,32 +4,16 @@
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
-use std::process::Command;
 
 use paved::hash::content::Method;
 use paved::hash::content_hash;
 use paved::spec;
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
+use support::git;
+use support::trees::{TreeFile, place, tree_file};
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+mod support;
+use proptest::test_runner::RngSeed;
 
 fn write(dir: &Path, rel: &str, text: &str) {
     let p = dir.join(rel);
@@ -480,47 +464,10 @@ fn a_git_directory_docker_would_send_is_named() {
 
 // Random trees: files, executables, symlinks and empty dirs, some committed, then some edited,
 // deleted, added or git-ignored. The git path and the byte path must agree on every one.
-#[derive(Debug, Clone)]
-struct TreeOp {
-    path: String,
-    content: u8,
-    exec: bool,
-    link: bool,
-}
-
-fn tree_op() -> impl Strategy<Value = TreeOp> {
-    let segment = prop::sample::select(vec!["a", "b", "c", "docs", "x.log", "keep.md", "ign"]);
-    (
-        proptest::collection::vec(segment, 1..4),
-        any::<u8>(),
-        any::<bool>(),
-        prop::bool::weighted(0.1),
-    )
-        .prop_map(|(parts, content, exec, link)| TreeOp {
-            path: parts.join("/"),
-            content,
-            exec,
-            link,
-        })
-}
-
-fn apply(root: &Path, op: &TreeOp) {
-    let p = root.join(&op.path);
-    // A path may be blocked by a file where a directory is needed, or the reverse: skip those.
-    if p.is_dir() || p.ancestors().skip(1).any(|a| a.is_file() || a.is_symlink()) {
-        return;
-    }
-    if fs::create_dir_all(p.parent().expect("parent")).is_err() {
-        return;
-    }
-    let _ = fs::remove_file(&p);
-    if op.link {
-        let _ = symlink(format!("target-{}", op.content % 3), &p);
-    } else {
-        fs::write(&p, [op.content; 3]).expect("write");
-        let mode = if op.exec { 0o755 } else { 0o644 };
-        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).expect("chmod");
-    }
+fn tree_op() -> impl Strategy<Value = TreeFile> {
+    tree_file(prop::sample::select(vec![
+        "a", "b", "c", "docs", "x.log", "keep.md", "ign",
+    ]))
 }
 
 proptest! {
@@ -539,12 +486,12 @@ proptest! {
         write(root, ".dockerignore", dockerignore);
         write(root, ".gitignore", gitignore);
         for op in &committed_ops {
-            apply(root, op);
+            place(root, op);
         }
         fs::create_dir_all(root.join("empty")).expect("mkdir");
         committed(root);
         for op in &later_ops {
-            apply(root, op);
+            place(root, op);
         }
         for d in &deletions {
             let victim = &committed_ops[d % committed_ops.len()];
@@ -605,7 +552,7 @@ proptest! {
         let dir = app_dir(SPEC);
         let root = dir.path();
         for op in &committed_ops {
-            apply(root, op);
+            place(root, op);
         }
         let files: Vec<String> = committed_ops
             .iter()
@@ -630,8 +577,12 @@ proptest! {
             for (i, m) in &marks {
                 let f = &files[i % files.len()];
                 match m {
-                    Mark::AssumeUnchanged => git(root, &["update-index", "--assume-unchanged", f]),
-                    Mark::SkipWorktree => git(root, &["update-index", "--skip-worktree", f]),
+                    Mark::AssumeUnchanged => {
+                        git(root, &["update-index", "--assume-unchanged", f]);
+                    }
+                    Mark::SkipWorktree => {
+                        git(root, &["update-index", "--skip-worktree", f]);
+                    }
                     Mark::Sparse => {
                         git(root, &["update-index", "--skip-worktree", f]);
                         let _ = fs::remove_file(root.join(f));
@@ -652,12 +603,12 @@ proptest! {
             }
         }
         for op in &later_ops {
-            apply(root, op);
+            place(root, op);
         }
         match index_form {
             "split" => git(root, &["update-index", "--split-index"]),
             version => git(root, &["update-index", "--index-version", version]),
-        }
+        };
         prop_assert_eq!(hash_with(root, Method::Bytes), hash_with(root, Method::Auto));
         // paved reads the index file itself where it can; it must read what git reads.
         let (direct, via_git) = paved::hash::git::index_read_both_ways(root).expect("index");

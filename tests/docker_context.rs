@@ -22,7 +22,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, symlink};
+
 use std::path::{Path, PathBuf};
 
 use paved::hash::content::context_files;
@@ -30,19 +30,11 @@ use paved::hash::dockerignore::{Builder, DockerIgnore, IgnoreErrorKind};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use support::docker_standin::{DockerStandin, Listed, docker_cli, tar_files};
-
-/// One file of a generated context.
-#[derive(Debug, Clone)]
-struct FileSpec {
-    path: String,
-    content: u8,
-    exec: bool,
-    link: bool,
-}
+use support::trees::{TreeFile, place, tree_file};
 
 #[derive(Debug, Clone)]
 struct Case {
-    files: Vec<FileSpec>,
+    files: Vec<TreeFile>,
     ignore: Vec<u8>,
 }
 
@@ -67,25 +59,7 @@ fn lay_out(app: &Path, case: &Case) -> PathBuf {
     fs::write(ctx.join("Dockerfile"), "FROM scratch\nCOPY . /\n").expect("Dockerfile");
     fs::write(ctx.join(".dockerignore"), &case.ignore).expect(".dockerignore");
     for f in &case.files {
-        let p = ctx.join(&f.path);
-        // A path blocked by a file where a directory is needed (or the reverse) is skipped.
-        if p.is_dir()
-            || p.symlink_metadata().is_ok()
-            || p.ancestors().skip(1).any(|a| a.is_symlink() || a.is_file())
-        {
-            continue;
-        }
-        let Some(parent) = p.parent() else { continue };
-        if fs::create_dir_all(parent).is_err() {
-            continue;
-        }
-        if f.link {
-            symlink(format!("target-{}", f.content % 3), &p).expect("symlink");
-        } else {
-            fs::write(&p, [f.content; 5]).expect("write");
-            let mode = if f.exec { 0o755 } else { 0o644 };
-            fs::set_permissions(&p, fs::Permissions::from_mode(mode)).expect("chmod");
-        }
+        place(&ctx, f);
     }
     ctx
 }
@@ -250,8 +224,8 @@ fn check(docker: &Path, standin: &DockerStandin, case: &Case) -> Result<BTreeSet
     Ok(hashed)
 }
 
-fn file(path: &str) -> FileSpec {
-    FileSpec {
+fn file(path: &str) -> TreeFile {
+    TreeFile {
         path: path.into(),
         content: path.len() as u8,
         exec: false,
@@ -387,21 +361,6 @@ fn name() -> impl Strategy<Value = &'static str> {
     ])
 }
 
-fn file_spec() -> impl Strategy<Value = FileSpec> {
-    (
-        prop::collection::vec(name(), 1..4),
-        any::<u8>(),
-        any::<bool>(),
-        prop::bool::weighted(0.1),
-    )
-        .prop_map(|(parts, content, exec, link)| FileSpec {
-            path: parts.join("/"),
-            content,
-            exec,
-            link,
-        })
-}
-
 fn segment() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => name().prop_map(String::from),
@@ -440,7 +399,7 @@ fn line() -> impl Strategy<Value = String> {
 
 fn case() -> impl Strategy<Value = Case> {
     (
-        prop::collection::vec(file_spec(), 1..14),
+        prop::collection::vec(tree_file(name()), 1..14),
         prop::collection::vec(line(), 0..6),
         prop::bool::weighted(0.1),
         prop::bool::weighted(0.1),

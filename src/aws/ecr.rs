@@ -50,11 +50,6 @@ pub enum Holds {
 }
 
 /// Make sure the repository exists as `holds` says; create it if not.
-pub async fn ensure_repository(client: &Client, name: &str) -> Result<Repository, EcrError> {
-    ensure(client, name, Holds::Images).await
-}
-
-/// Make sure the repository exists as `holds` says; create it if not.
 pub async fn ensure(client: &Client, name: &str, holds: Holds) -> Result<Repository, EcrError> {
     if let Some(repo) = describe(client, name).await? {
         return Ok(repo);

@@ -16,7 +16,7 @@ use aws_sdk_ecr::types::ImageIdentifier;
 use serde_json::{Value, json};
 
 use super::describe_error;
-use super::ecr::{delete_images, ensure_blob, ensure_repository};
+use super::ecr::{Holds, delete_images, ensure, ensure_blob};
 
 /// The tag that is the lock.
 pub const LOCK_TAG: &str = "paved-lock";
@@ -170,7 +170,7 @@ pub async fn acquire(
     ttl: Duration,
     force: bool,
 ) -> Result<DeployLock, LockError> {
-    ensure_repository(client, repository)
+    ensure(client, repository, Holds::Images)
         .await
         .map_err(|e| LockError::Api(e.to_string()))?;
     ensure_blob(client, repository, EMPTY_BLOB)

@@ -97,7 +97,7 @@ pub async fn run(args: &Args) -> Result<BuildOutcome, StepError> {
     } else {
         let sdk = args.aws.sdk_config(&loaded.spec.cluster.region).await;
         let client = aws_sdk_ecr::Client::new(&sdk);
-        let repo = ecr::ensure_repository(&client, &repository)
+        let repo = ecr::ensure(&client, &repository, ecr::Holds::Images)
             .await
             .map_err(StepError::failed)?;
         if repo.created {

@@ -90,29 +90,29 @@ async fn resolve(
         .ok_or_else(|| StepError::Failed(format!("{image} has neither digest nor tag")))?;
     let repository = repo_ref.split_once('/').map_or(repo_ref, |(_, r)| r);
     // A registry that stands in for ECR's is asked by the distribution API, as builds ask it.
-    if let Some(registry) = &args.deploy.registry {
-        let client = crate::registry::Registry::new(registry, crate::registry::Auth::Anonymous);
-        let digest = client
-            .manifest_digest(repository, tag)
-            .await
-            .map_err(StepError::failed)?
-            .ok_or_else(|| {
-                StepError::Failed(format!(
-                    "{registry}/{repository}:{tag} is gone: the image of that deployment is gone"
-                ))
-            })?;
-        return Ok(format!("{registry}/{repository}@{digest}"));
-    }
-    let sdk = args.deploy.aws.sdk_config(&app.cluster.region).await;
-    let ecr = aws_sdk_ecr::Client::new(&sdk);
-    let digest = crate::aws::ecr::image_digest(&ecr, repository, tag)
-        .await
-        .map_err(StepError::failed)?
-        .ok_or_else(|| {
-            StepError::Failed(format!(
-                "ECR no longer has {image}: the image of that deployment is gone"
-            ))
-        })?;
+    let (found, repo_ref) = match &args.deploy.registry {
+        Some(registry) => {
+            let client = crate::registry::Registry::new(registry, crate::registry::Auth::Anonymous);
+            let found = client
+                .manifest_digest(repository, tag)
+                .await
+                .map_err(StepError::failed)?;
+            (found, format!("{registry}/{repository}"))
+        }
+        None => {
+            let sdk = args.deploy.aws.sdk_config(&app.cluster.region).await;
+            let ecr = aws_sdk_ecr::Client::new(&sdk);
+            let found = crate::aws::ecr::image_digest(&ecr, repository, tag)
+                .await
+                .map_err(StepError::failed)?;
+            (found, repo_ref.to_string())
+        }
+    };
+    let digest = found.ok_or_else(|| {
+        StepError::Failed(format!(
+            "{repo_ref}:{tag} is gone: the image of that deployment is gone"
+        ))
+    })?;
     Ok(format!("{repo_ref}@{digest}"))
 }
 

@@ -14,6 +14,7 @@ use paved::plan::Color;
 use serde_json::{Value, json};
 
 use super::fake_kube::FakeKube;
+use super::git;
 use super::github_double::GitHubDouble;
 use super::hello::{bin, hello_binary, write_app};
 use super::http_server::App;
@@ -115,27 +116,6 @@ fn act_binary() -> PathBuf {
         act.display()
     );
     act
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=app dev",
-            "-c",
-            "user.email=dev@example.com",
-        ])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// The paved commit `examples/workflows/*.yml` pin (one for all of them).

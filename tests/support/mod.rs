@@ -12,6 +12,7 @@ pub mod hello;
 pub mod http;
 pub mod http_server;
 pub mod runner_files;
+pub mod trees;
 
 /// The address of a test-bed service from the variable `scripts/testbed/start` exports.
 ///
@@ -37,4 +38,25 @@ pub fn unique(name: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("{name}-{:06x}", (nanos ^ std::process::id()) & 0xff_ffff)
+}
+
+/// Run git in `dir` as a fixed author, with no global configuration; its standard output.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
