@@ -11,7 +11,7 @@ use aws_sdk_eks::types::error::ResourceNotFoundException;
 use aws_sdk_eks::types::{Cluster, ClusterStatus};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use paved::aws::eks::{self, EksError};
-use paved::aws::wait::WaitOptions;
+use paved::wait::WaitOptions;
 
 fn cluster(status: ClusterStatus) -> DescribeClusterOutput {
     DescribeClusterOutput::builder()

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use aws_sdk_route53::types::ChangeAction;
 use paved::aws::{eks, route53};
-use paved::cli::PlanArgs;
 use paved::plan::{Color, Decision, Format};
+use paved::steps::plan::PlanArgs;
 use support::{aws::moto_args, bed_service, unique};
 
 fn write_spec(dir: &Path, name: &str, instance: &str) {

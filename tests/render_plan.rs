@@ -1,7 +1,5 @@
 //! Snapshots of what paved prints for the example apps: manifests, plans, help, schema.
 
-use clap::CommandFactory;
-use paved::cli::Cli;
 use paved::plan::{Format, Live, plan};
 use paved::render::{KubeObject, RenderOptions, render, to_yaml_stream};
 use paved::spec;
@@ -163,42 +161,6 @@ fn cluster_hash_ignores_scaling_but_not_instance_types() {
     assert_ne!(paved::hash::cluster_hash(&retyped), base);
     // Pinned: a change here changes every deployed app's cluster hash, forcing blue/green.
     insta::assert_snapshot!("cluster_hash_hello", base);
-}
-
-#[test]
-fn help_texts() {
-    let mut cmd = Cli::command();
-    insta::assert_snapshot!("help_paved", cmd.render_long_help().to_string());
-    for sub in [
-        "plan",
-        "render",
-        "validate",
-        "schema",
-        "hash",
-        "build-image",
-        "apply-specs",
-        "create-cluster",
-        "switch-traffic",
-        "teardown",
-        "verify",
-        "history",
-        "prune-deployments",
-        "deploy",
-        "rollback",
-        "iam-policy",
-        "status",
-        "token",
-        "kubeconfig",
-    ] {
-        let mut sub_cmd = Cli::command()
-            .find_subcommand(sub)
-            .cloned()
-            .expect("subcommand");
-        insta::assert_snapshot!(
-            format!("help_{sub}"),
-            sub_cmd.render_long_help().to_string()
-        );
-    }
 }
 
 #[test]

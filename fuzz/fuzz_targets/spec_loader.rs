@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let path = app_file();
     std::fs::write(path, text).expect("write");
-    if let Err(e) = paved::spec::load_file(path)
+    if let Err(e) = paved_core::spec::load_file(path)
         && let Some(why) = e.broken_promise()
     {
         panic!("{why}\nfor:\n{text}");

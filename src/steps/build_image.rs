@@ -190,10 +190,10 @@ pub fn execute(args: Args) -> u8 {
     let work = super::recorded(Phase::Image, &args.app, &args.ledger, run(&args), report);
     super::block_on("build-image", work, |outcome| {
         match publish(&outcome, args.output) {
-            Ok(()) => crate::cli::exit::OK,
+            Ok(()) => crate::exit::OK,
             Err(e) => {
                 eprintln!("error: build-image: cannot write the step outputs: {e}");
-                crate::cli::exit::FAILED
+                crate::exit::FAILED
             }
         }
     })

@@ -5,13 +5,14 @@
 use serde::Serialize;
 
 use crate::aws::eks::{self, tags};
-use crate::aws::wait::WaitOptions;
+use crate::aws::live;
 use crate::aws::{AwsArgs, autoscaling};
 use crate::github::actions;
 use crate::github::ledger::{LedgerArgs, Outcome, Phase, Report};
 use crate::hash::{cluster_hash, cluster_identity, identity_diff, short};
-use crate::plan::{Color, Decision, cluster_name, decide, live};
+use crate::plan::{Color, Decision, cluster_name, decide};
 use crate::spec::{self, units::parse_duration};
+use crate::wait::WaitOptions;
 
 use super::{Output, StepError};
 

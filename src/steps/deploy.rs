@@ -14,10 +14,11 @@ use clap::Parser;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::plan::PlanArgs;
+use crate::aws::live;
 use crate::aws::{AwsArgs, lock};
-use crate::cli::PlanArgs;
 use crate::github::ledger::{EnvironmentArgs, Ledger, LedgerArgs, Outcome, Phase, Report};
-use crate::plan::{Color, Decision, Format, Live, live};
+use crate::plan::{Color, Decision, Format, Live};
 use crate::spec;
 
 use super::{Output, StepError, recorded};

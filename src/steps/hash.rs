@@ -4,7 +4,6 @@ use serde::Serialize;
 
 use crate::build::native::CONTENT_HASH_KEY;
 use crate::build::{BuildError, fetch_inputs};
-use crate::cli::HashArgs;
 use crate::hash::content::{Entry, HashError, InputManifest, Kind, Method};
 use crate::hash::content_hash;
 use crate::plan::table;
@@ -12,6 +11,29 @@ use crate::registry::{Auth, Reference, Registry};
 use crate::spec;
 
 use super::{Output, StepError};
+
+/// Print the content hash of an app's image inputs.
+#[derive(Debug, clap::Args)]
+pub struct HashArgs {
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    pub app: String,
+    /// List every input: build parameters and files with their ids
+    #[arg(long)]
+    pub explain: bool,
+    /// Say what changed since an earlier image: `registry/repo:tag`, `registry/repo@sha256:...`,
+    /// or a tag of the app's repository in --registry
+    #[arg(long, value_name = "IMAGE-OR-TAG")]
+    pub since: Option<String>,
+    /// The registry holding the app's repository, for --since with a bare tag
+    #[arg(long, env = "PAVED_REGISTRY", hide_env_values = true)]
+    pub registry: Option<String>,
+    /// Read every input byte instead of trusting git's index for clean files
+    #[arg(long)]
+    pub no_git: bool,
+    /// How to print
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: super::Output,
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -168,6 +190,6 @@ fn file_row(e: &Entry) -> Vec<String> {
 pub fn execute(args: HashArgs) -> u8 {
     super::block_on("hash", run(&args), |report| {
         print(&report, args.output);
-        crate::cli::exit::OK
+        crate::exit::OK
     })
 }

@@ -130,14 +130,14 @@ pub fn execute_history(args: HistoryArgs) -> u8 {
                 );
             }
         }
-        crate::cli::exit::OK
+        crate::exit::OK
     })
 }
 
 pub fn execute_prune(args: PruneArgs) -> u8 {
     super::block_on("prune-deployments", prune(&args), |ids| {
         println!("pruned {} deployments", ids.len());
-        crate::cli::exit::OK
+        crate::exit::OK
     })
 }
 

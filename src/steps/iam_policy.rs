@@ -339,8 +339,8 @@ pub fn execute(args: Args) -> u8 {
         Some(app) => match crate::spec::load(app) {
             Ok(l) => Scope::of(&l.spec),
             Err(e) => {
-                crate::cli::report_spec_error(&e);
-                return crate::cli::exit::BAD_INPUT;
+                crate::steps::report_spec_error(&e);
+                return crate::exit::BAD_INPUT;
             }
         },
         None => Scope::default(),
@@ -349,7 +349,7 @@ pub fn execute(args: Args) -> u8 {
         "{}",
         serde_json::to_string_pretty(&document(&steps, &scope)).unwrap_or_default()
     );
-    crate::cli::exit::OK
+    crate::exit::OK
 }
 
 #[cfg(test)]

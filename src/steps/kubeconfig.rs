@@ -64,7 +64,7 @@ async fn token(args: &TokenArgs) -> Result<Value, StepError> {
 pub fn execute_token(args: TokenArgs) -> u8 {
     super::block_on("token", token(&args), |ec| {
         println!("{ec}");
-        crate::cli::exit::OK
+        crate::exit::OK
     })
 }
 
@@ -183,7 +183,7 @@ pub fn execute_kubeconfig(args: KubeconfigArgs) -> u8 {
         match &args.file {
             None => {
                 print!("{doc}");
-                crate::cli::exit::OK
+                crate::exit::OK
             }
             Some(path) => match std::fs::write(path, doc) {
                 Ok(()) => {
@@ -193,11 +193,11 @@ pub fn execute_kubeconfig(args: KubeconfigArgs) -> u8 {
                         path.display(),
                         names.join(", ")
                     );
-                    crate::cli::exit::OK
+                    crate::exit::OK
                 }
                 Err(e) => {
                     eprintln!("error: kubeconfig: cannot write {}: {e}", path.display());
-                    crate::cli::exit::FAILED
+                    crate::exit::FAILED
                 }
             },
         }

@@ -18,7 +18,7 @@ pub mod verify;
 
 use std::io::IsTerminal;
 
-use crate::cli::exit;
+use crate::exit;
 use crate::github::actions;
 use crate::github::ledger::{Ledger, LedgerArgs, Phase, Report};
 use crate::spec::SpecError;
@@ -76,10 +76,41 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// Output into a pipe whose reader has gone (`paved render x | head -1`) ends the process quietly,
+/// as for other command-line tools, instead of a panic on the failed write: the default action
+/// of SIGPIPE, which Rust's runtime sets to ignored.
+pub fn quiet_on_closed_pipe() {
+    // SAFETY: restoring a signal's default disposition at startup, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Print a spec error for people and, inside GitHub Actions, as an error annotation per problem
+/// (so each shows on the pull request's diff at its line).
+pub fn report_spec_error(e: &SpecError) {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    eprint!("{}", e.render(color));
+    for p in e.problems() {
+        let help = p
+            .help
+            .as_deref()
+            .map(|h| format!(" (help: {h})"))
+            .unwrap_or_default();
+        crate::actions::error_at(
+            p.file(),
+            p.loc.line,
+            p.loc.column,
+            "kubeapp.yaml",
+            &format!("{}{help}", p.message),
+        );
+    }
+}
+
 /// Print a step's failure for people (and as annotations inside Actions).
 pub fn report(step: &str, err: &StepError) {
     match err {
-        StepError::Spec(spec) => crate::cli::report_spec_error(spec),
+        StepError::Spec(spec) => report_spec_error(spec),
         other => {
             eprintln!("error: {step}: {other}");
             if actions::in_actions() {
@@ -186,7 +217,7 @@ macro_rules! step_main {
         }
 
         fn main() -> std::process::ExitCode {
-            $crate::cli::quiet_on_closed_pipe();
+            $crate::steps::quiet_on_closed_pipe();
             std::process::ExitCode::from($crate::steps::$module::execute(
                 <Cli as clap::Parser>::parse().args,
             ))

@@ -4,16 +4,45 @@
 
 use std::time::Instant;
 
-use crate::cli::PlanArgs;
+use crate::aws::live;
 use crate::github::actions;
 use crate::github::ledger::{self, DeployState, Ledger, Outcome, Phase, Report};
 use crate::hash::content::Method;
 use crate::hash::{content_hash, short};
 use crate::plan::decide::cluster_name;
-use crate::plan::{Decision, Format, Plan, live, plan};
+use crate::plan::{Decision, Format, Plan, plan};
 use crate::spec;
 
 use super::StepError;
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    pub app: String,
+    /// How to print the plan
+    #[arg(long, short, value_enum, default_value = "text")]
+    pub output: Format,
+    /// The image reference to render with (default: `<repository>:unbuilt`)
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Read the live state from AWS (clusters, DNS weights, whether ECR has the image)
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub aws: crate::aws::AwsArgs,
+    /// Create the GitHub deployment the deploy's steps report to (needs --live, GITHUB_TOKEN and
+    /// GITHUB_REPOSITORY); its id is the `deployment-id` output. Without it, a plan on a pull
+    /// request still posts what merging would deploy
+    #[arg(long, requires = "live")]
+    pub record: bool,
+    #[command(flatten)]
+    pub environment: crate::github::ledger::EnvironmentArgs,
+    #[command(flatten)]
+    pub ledger: crate::github::ledger::LedgerArgs,
+    /// The deployment a rollback undoes, and its payload (set by `paved rollback`).
+    #[arg(skip)]
+    pub rollback_of: Option<(u64, serde_json::Value)>,
+}
 
 /// A live plan, and the deployment it opened.
 pub struct Recorded {
@@ -271,11 +300,11 @@ pub fn execute_live(args: PlanArgs) -> u8 {
         match (publish(&r, args.output), refused) {
             (Err(e), _) => {
                 eprintln!("error: plan: cannot write the step outputs: {e}");
-                crate::cli::exit::FAILED
+                crate::exit::FAILED
             }
             // A refused plan is a failed deploy: the reason says what to do first.
-            (Ok(()), true) => crate::cli::exit::FAILED,
-            (Ok(()), false) => crate::cli::exit::OK,
+            (Ok(()), true) => crate::exit::FAILED,
+            (Ok(()), false) => crate::exit::OK,
         }
     })
 }

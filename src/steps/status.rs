@@ -19,11 +19,11 @@ use serde::Serialize;
 
 use crate::aws::calls::{CallCounter, Pacer};
 use crate::aws::eks::{self, tags};
+use crate::aws::live::LiveApp;
 use crate::aws::{AwsArgs, route53};
 use crate::github::context::Context;
 use crate::github::rest::GitHub;
 use crate::hash::{self, short};
-use crate::plan::live::LiveApp;
 use crate::plan::{Color, cluster_name, plan, table};
 use crate::spec::{self, Dns, KubeApp, LoadedApp};
 
@@ -767,8 +767,8 @@ pub fn execute(args: Args) -> u8 {
             }
         };
         let code = super::finish("status", printed);
-        if code == crate::cli::exit::OK && fleet.apps.iter().any(|a| !a.errors.is_empty()) {
-            return crate::cli::exit::FAILED;
+        if code == crate::exit::OK && fleet.apps.iter().any(|a| !a.errors.is_empty()) {
+            return crate::exit::FAILED;
         }
         code
     })

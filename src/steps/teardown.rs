@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use crate::aws::AwsArgs;
 use crate::aws::eks::{self, tags};
+use crate::aws::live;
 use crate::github::actions;
 use crate::github::ledger::{DeployState, LedgerArgs, Outcome, Phase, Report};
-use crate::plan::{Color, cluster_name, live};
+use crate::plan::{Color, cluster_name};
 use crate::spec::{
     self, KubeApp,
     units::{format_duration, parse_duration},

@@ -1,5 +1,5 @@
-//! `paved`: the umbrella command. All of it lives in the library.
+//! `paved`: the umbrella command. Its parser is in this crate; what it runs lives in the libraries.
 
 fn main() -> std::process::ExitCode {
-    paved::cli::main()
+    paved_cli::cli::main()
 }

@@ -5,8 +5,8 @@ use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::types::Tag;
 
 use super::describe_error;
-use crate::plan::{Color, cluster_name};
-use crate::spec::{KubeApp, Nodegroup, TaintEffect};
+use paved_core::plan::{Color, cluster_name};
+use paved_core::spec::{KubeApp, Nodegroup, TaintEffect};
 
 /// The tags for one nodegroup's Auto Scaling groups.
 pub fn group_tags(app: &KubeApp, color: Color, ng: &Nodegroup) -> Vec<(String, String)> {

@@ -13,9 +13,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::actions;
 use super::context::Context;
 use super::rest::{GitHub, GitHubError};
+use paved_actions as actions;
 
 /// Where a step reports, for every step that takes part in a deploy.
 #[derive(Debug, Clone, Default, clap::Args)]

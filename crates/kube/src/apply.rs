@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::KubeError;
-use crate::render::{APP_LABEL, FIELD_MANAGER, KubeObject};
+use paved_core::render::{APP_LABEL, FIELD_MANAGER, KubeObject};
 
 /// What happened to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,7 +106,7 @@ where
     };
     let diff = if dry_run {
         let old = before.as_ref().map(comparable).unwrap_or(Value::Null);
-        crate::hash::identity_diff(&old, &comparable(&after))
+        paved_core::hash::identity_diff(&old, &comparable(&after))
     } else {
         Vec::new()
     };

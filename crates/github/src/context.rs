@@ -42,7 +42,7 @@ impl Context {
     pub fn from_env() -> Context {
         let ctx = Context::from_vars(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
         if let Some(t) = &ctx.token {
-            super::actions::mask(t);
+            paved_actions::mask(t);
         }
         ctx
     }

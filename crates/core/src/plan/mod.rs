@@ -1,7 +1,6 @@
 //! Desired state vs live state -> a Plan, printed as text, markdown or JSON.
 
 pub mod decide;
-pub mod live;
 
 use std::fmt::Write as _;
 

@@ -3,10 +3,10 @@
 
 use aws_sdk_eks::types::Cluster;
 
-use super::decide::{Color, Live, LiveCluster};
-use crate::aws::eks::{self, EksError, tags};
-use crate::aws::route53::{self, Route53Error, WeightedRecord};
-use crate::spec::KubeApp;
+use crate::eks::{self, EksError, tags};
+use crate::route53::{self, Route53Error, WeightedRecord};
+use paved_core::plan::{Color, Live, LiveCluster};
+use paved_core::spec::KubeApp;
 
 /// Errors reading live state.
 #[derive(Debug, thiserror::Error)]

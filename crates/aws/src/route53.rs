@@ -9,8 +9,8 @@ use aws_sdk_route53::types::{
 };
 
 use super::describe_error;
-use crate::plan::Color;
-use crate::spec::Dns;
+use paved_core::plan::Color;
+use paved_core::spec::Dns;
 
 /// Errors talking to Route53.
 #[derive(Debug, thiserror::Error)]

@@ -1,26 +1,17 @@
 //! The `paved` command line: every subcommand's arguments and what it runs.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::plan::{Format, Live, plan};
-use crate::render::{RenderOptions, render, to_yaml_stream};
-use crate::spec::{self, SPEC_FILE, SpecError};
-
-/// Exit codes, the same for every paved command.
-pub mod exit {
-    /// Done.
-    pub const OK: u8 = 0;
-    /// A step failed (AWS, Kubernetes or GitHub said no, or a guard refused).
-    pub const FAILED: u8 = 1;
-    /// The input is wrong: a spec, a flag or an argument.
-    pub const BAD_INPUT: u8 = 2;
-    /// The new version did not pass verification.
-    pub const VERIFY_FAILED: u8 = 3;
-}
+use paved::steps::hash::HashArgs;
+use paved::steps::plan::PlanArgs;
+use paved::steps::{quiet_on_closed_pipe, report_spec_error};
+use paved_core::exit;
+use paved_core::plan::{Live, plan};
+use paved_core::render::{RenderOptions, render, to_yaml_stream};
+use paved_core::spec::{self, SPEC_FILE};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,84 +43,33 @@ pub enum Command {
     /// Print the content hash of an app's image inputs, what went into it, or what changed
     Hash(HashArgs),
     /// Build and push the app's image unless the registry already has its content hash
-    BuildImage(crate::steps::build_image::Args),
+    BuildImage(paved::steps::build_image::Args),
     /// Server-side apply the app's objects to a cluster (EKS color or kubeconfig context), prune, diff
-    ApplySpecs(crate::steps::apply_specs::Args),
+    ApplySpecs(paved::steps::apply_specs::Args),
     /// Create (or adopt) the app's EKS cluster of one color, its nodegroups and their tags
-    CreateCluster(crate::steps::create_cluster::Args),
+    CreateCluster(paved::steps::create_cluster::Args),
     /// Move the app's DNS traffic to one color in checked steps (also the manual rollback)
-    SwitchTraffic(crate::steps::switch_traffic::Args),
+    SwitchTraffic(paved::steps::switch_traffic::Args),
     /// Delete one color of an app: load-balanced Services, nodegroups, cluster, DNS record
-    Teardown(crate::steps::teardown::Args),
+    Teardown(paved::steps::teardown::Args),
     /// Follow the rollout, wait for the load balancer, run the HTTP checks, mark the cluster verified
-    Verify(crate::steps::verify::Args),
+    Verify(paved::steps::verify::Args),
     /// Plan and run every step in one process (resumable; --target local for kind/k3d/minikube)
-    Deploy(crate::steps::deploy::Args),
+    Deploy(paved::steps::deploy::Args),
     /// Deploy an earlier deployment's image by digest again, recorded as a new deployment
-    Rollback(crate::steps::rollback::RollbackArgs),
+    Rollback(paved::steps::rollback::RollbackArgs),
     /// The app's deployments from GitHub, newest first, with what each deployed and its status
-    History(crate::steps::history::HistoryArgs),
+    History(paved::steps::history::HistoryArgs),
     /// Mark old GitHub deployments inactive and delete them, never the active one
-    PruneDeployments(crate::steps::history::PruneArgs),
+    PruneDeployments(paved::steps::history::PruneArgs),
     /// The fleet in one table: live color and weights, clusters, image, drift, pending teardown, last deployment
-    Status(crate::steps::status::Args),
+    Status(paved::steps::status::Args),
     /// Print the IAM policy the workflow's role needs: the AWS actions of each step
-    IamPolicy(crate::steps::iam_policy::Args),
+    IamPolicy(paved::steps::iam_policy::Args),
     /// Print an ExecCredential with an EKS token (kubectl's exec plugin)
-    Token(crate::steps::kubeconfig::TokenArgs),
+    Token(paved::steps::kubeconfig::TokenArgs),
     /// Write a kubeconfig with a context per cluster (`kubectl --context hello-blue ...`)
-    Kubeconfig(crate::steps::kubeconfig::KubeconfigArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct HashArgs {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
-    pub app: String,
-    /// List every input: build parameters and files with their ids
-    #[arg(long)]
-    pub explain: bool,
-    /// Say what changed since an earlier image: `registry/repo:tag`, `registry/repo@sha256:...`,
-    /// or a tag of the app's repository in --registry
-    #[arg(long, value_name = "IMAGE-OR-TAG")]
-    pub since: Option<String>,
-    /// The registry holding the app's repository, for --since with a bare tag
-    #[arg(long, env = "PAVED_REGISTRY", hide_env_values = true)]
-    pub registry: Option<String>,
-    /// Read every input byte instead of trusting git's index for clean files
-    #[arg(long)]
-    pub no_git: bool,
-    /// How to print
-    #[arg(long, short, value_enum, default_value = "text")]
-    pub output: crate::steps::Output,
-}
-
-#[derive(Debug, Args)]
-pub struct PlanArgs {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
-    pub app: String,
-    /// How to print the plan
-    #[arg(long, short, value_enum, default_value = "text")]
-    pub output: Format,
-    /// The image reference to render with (default: `<repository>:unbuilt`)
-    #[arg(long)]
-    pub image: Option<String>,
-    /// Read the live state from AWS (clusters, DNS weights, whether ECR has the image)
-    #[arg(long)]
-    pub live: bool,
-    #[command(flatten)]
-    pub aws: crate::aws::AwsArgs,
-    /// Create the GitHub deployment the deploy's steps report to (needs --live, GITHUB_TOKEN and
-    /// GITHUB_REPOSITORY); its id is the `deployment-id` output. Without it, a plan on a pull
-    /// request still posts what merging would deploy
-    #[arg(long, requires = "live")]
-    pub record: bool,
-    #[command(flatten)]
-    pub environment: crate::github::ledger::EnvironmentArgs,
-    #[command(flatten)]
-    pub ledger: crate::github::ledger::LedgerArgs,
-    /// The deployment a rollback undoes, and its payload (set by `paved rollback`).
-    #[arg(skip)]
-    pub rollback_of: Option<(u64, serde_json::Value)>,
+    Kubeconfig(paved::steps::kubeconfig::KubeconfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -148,17 +88,6 @@ pub struct ValidateArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// Run the CLI with the process's arguments.
-/// Output into a pipe whose reader has gone (`paved render x | head -1`) ends the process quietly,
-/// as for other command-line tools, instead of a panic on the failed write: the default action
-/// of SIGPIPE, which Rust's runtime sets to ignored.
-pub fn quiet_on_closed_pipe() {
-    // SAFETY: restoring a signal's default disposition at startup, before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
 pub fn main() -> ExitCode {
     quiet_on_closed_pipe();
     let cli = Cli::parse();
@@ -168,11 +97,11 @@ pub fn main() -> ExitCode {
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        Command::Deploy(args) => crate::steps::deploy::execute(args),
-        Command::IamPolicy(args) => crate::steps::iam_policy::execute(args),
-        Command::Status(args) => crate::steps::status::execute(args),
-        Command::Rollback(args) => crate::steps::rollback::execute(args),
-        Command::Plan(args) if args.live => crate::steps::plan::execute_live(args),
+        Command::Deploy(args) => paved::steps::deploy::execute(args),
+        Command::IamPolicy(args) => paved::steps::iam_policy::execute(args),
+        Command::Status(args) => paved::steps::status::execute(args),
+        Command::Rollback(args) => paved::steps::rollback::execute(args),
+        Command::Plan(args) if args.live => paved::steps::plan::execute_live(args),
         Command::Plan(args) => with_app(&args.app, |loaded| {
             let plan = plan(&loaded, Live::Unknown, args.image.clone());
             print!("{}", plan.render(args.output));
@@ -182,7 +111,7 @@ pub fn run(cli: Cli) -> u8 {
             let image = args
                 .image
                 .clone()
-                .unwrap_or_else(|| crate::plan::placeholder_image(&loaded.spec));
+                .unwrap_or_else(|| paved_core::plan::placeholder_image(&loaded.spec));
             print!(
                 "{}",
                 to_yaml_stream(&render(&loaded.spec, &RenderOptions { image }))
@@ -190,17 +119,17 @@ pub fn run(cli: Cli) -> u8 {
             exit::OK
         }),
         Command::Validate(args) => validate(&args.paths),
-        Command::Hash(args) => crate::steps::hash::execute(args),
-        Command::BuildImage(args) => crate::steps::build_image::execute(args),
-        Command::ApplySpecs(args) => crate::steps::apply_specs::execute(args),
-        Command::CreateCluster(args) => crate::steps::create_cluster::execute(args),
-        Command::SwitchTraffic(args) => crate::steps::switch_traffic::execute(args),
-        Command::Teardown(args) => crate::steps::teardown::execute(args),
-        Command::Verify(args) => crate::steps::verify::execute(args),
-        Command::History(args) => crate::steps::history::execute_history(args),
-        Command::PruneDeployments(args) => crate::steps::history::execute_prune(args),
-        Command::Token(args) => crate::steps::kubeconfig::execute_token(args),
-        Command::Kubeconfig(args) => crate::steps::kubeconfig::execute_kubeconfig(args),
+        Command::Hash(args) => paved::steps::hash::execute(args),
+        Command::BuildImage(args) => paved::steps::build_image::execute(args),
+        Command::ApplySpecs(args) => paved::steps::apply_specs::execute(args),
+        Command::CreateCluster(args) => paved::steps::create_cluster::execute(args),
+        Command::SwitchTraffic(args) => paved::steps::switch_traffic::execute(args),
+        Command::Teardown(args) => paved::steps::teardown::execute(args),
+        Command::Verify(args) => paved::steps::verify::execute(args),
+        Command::History(args) => paved::steps::history::execute_history(args),
+        Command::PruneDeployments(args) => paved::steps::history::execute_prune(args),
+        Command::Token(args) => paved::steps::kubeconfig::execute_token(args),
+        Command::Kubeconfig(args) => paved::steps::kubeconfig::execute_kubeconfig(args),
         Command::Schema => {
             println!(
                 "{}",
@@ -218,27 +147,6 @@ fn with_app(given: &str, f: impl FnOnce(spec::LoadedApp) -> u8) -> u8 {
             report_spec_error(&e);
             exit::BAD_INPUT
         }
-    }
-}
-
-/// Print a spec error for people and, inside GitHub Actions, as an error annotation per problem
-/// (so each shows on the pull request's diff at its line).
-pub fn report_spec_error(e: &SpecError) {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    eprint!("{}", e.render(color));
-    for p in e.problems() {
-        let help = p
-            .help
-            .as_deref()
-            .map(|h| format!(" (help: {h})"))
-            .unwrap_or_default();
-        crate::github::actions::error_at(
-            p.file(),
-            p.loc.line,
-            p.loc.column,
-            "kubeapp.yaml",
-            &format!("{}{help}", p.message),
-        );
     }
 }
 

@@ -5,9 +5,9 @@ pub mod calls;
 pub mod ecr;
 pub mod eks;
 pub mod eks_token;
+pub mod live;
 pub mod lock;
 pub mod route53;
-pub mod wait;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};

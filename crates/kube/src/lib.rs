@@ -11,7 +11,7 @@ use base64::Engine;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DeleteParams, ListParams};
 
-use crate::aws::eks_token;
+use paved_aws::eks_token;
 
 /// Errors reaching or using the API server.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +51,7 @@ pub fn eks_client(
     }
     let token = eks_token::token(name, region, credentials, SystemTime::now())
         .map_err(|e| KubeError::Connection(e.to_string()))?;
-    crate::github::actions::mask(&token.token);
+    paved_actions::mask(&token.token);
     config.auth_info.token = Some(token.token.into());
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(60));
@@ -89,7 +89,7 @@ pub async fn delete_load_balancers(
     timeout: Duration,
 ) -> Result<Vec<String>, KubeError> {
     let services: Api<Service> = Api::all(client.clone());
-    let selector = format!("{}={app}", crate::render::APP_LABEL);
+    let selector = format!("{}={app}", paved_core::render::APP_LABEL);
     let listed = services
         .list(&ListParams::default().labels(&selector))
         .await?;

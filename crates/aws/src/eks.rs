@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::describe_error;
-use super::wait::{Poll, WaitError, WaitOptions, wait_for};
-use crate::plan::{Color, cluster_name};
-use crate::spec::{Arch, Capacity, ControlPlaneLog, KubeApp, Nodegroup, TaintEffect};
+use paved_core::plan::{Color, cluster_name};
+use paved_core::spec::{Arch, Capacity, ControlPlaneLog, KubeApp, Nodegroup, TaintEffect};
+use paved_wait::{Poll, WaitError, WaitOptions, wait_for};
 
 /// Tags paved puts on clusters and nodegroups.
 pub mod tags {
@@ -550,7 +550,7 @@ pub fn live_identity(cluster: &Cluster, nodegroups: &[EksNodegroup]) -> Value {
         })
         .collect();
     json!({
-        "scheme": crate::hash::CLUSTER_HASH_SCHEME,
+        "scheme": paved_core::hash::CLUSTER_HASH_SCHEME,
         "region": cluster.arn().and_then(|a| a.split(':').nth(3)).unwrap_or_default(),
         "version": cluster.version().unwrap_or_default(),
         "network": {
@@ -568,7 +568,7 @@ pub fn live_identity(cluster: &Cluster, nodegroups: &[EksNodegroup]) -> Value {
 
 /// How long cluster and nodegroup waits may take, from `--timeout`.
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    crate::spec::units::parse_duration(text)
+    paved_core::spec::units::parse_duration(text)
 }
 
 /// Set tags on a cluster.
