@@ -94,8 +94,8 @@ impl Bed {
             app: self.app(),
             aws: moto_args(&self.aws),
             color,
-            timeout: "1m".into(),
-            poll_interval: "0s".into(),
+            timeout: std::time::Duration::from_secs(60),
+            poll_interval: std::time::Duration::ZERO,
             output: Output::Json,
         })
         .await
@@ -122,8 +122,8 @@ impl Bed {
             color,
             due: color.is_none(),
             dry_run,
-            timeout: "1m".into(),
-            poll_interval: "0s".into(),
+            timeout: std::time::Duration::from_secs(60),
+            poll_interval: std::time::Duration::ZERO,
             // Nothing listens there: teardown warns and goes on, and no traffic leaves loopback.
             kube_endpoint: vec!["https://127.0.0.1:9".into()],
             output: Output::Json,

@@ -67,9 +67,9 @@ async fn a_deployment_carries_its_payload_and_its_statuses() {
             .expect("status");
     }
     let listed = gh.deployments("hello").await.expect("list");
-    assert_eq!(listed[0]["payload"], payload);
+    assert_eq!(listed[0].payload, payload);
     let statuses = gh.statuses(id).await.expect("statuses");
-    assert_eq!(statuses[0]["state"], "success", "newest first");
+    assert_eq!(statuses[0].state, "success", "newest first");
 }
 
 #[tokio::test]
@@ -114,7 +114,7 @@ async fn history_is_newest_first_and_prune_keeps_the_active_deployment() {
         .await
         .expect("list")
         .iter()
-        .filter_map(|d| d["id"].as_u64())
+        .map(|d| d.id)
         .collect();
     assert_eq!(left, vec![ids[2], ids[3], ids[4]]);
     let inactive = double
@@ -432,4 +432,76 @@ async fn a_ledger_write_that_fails_is_a_warning_not_an_error() {
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings[0].contains("deployment status"));
     assert!(warnings[1].contains("pull request comment"));
+}
+
+#[tokio::test]
+async fn an_answer_without_an_id_is_an_error_never_deployment_zero() {
+    let double = GitHubDouble::start();
+    let gh = client(&double);
+    double.script(vec![(201, vec![], json!({ "sha": "abc" }))]);
+    let e = gh
+        .create_deployment("abc", "hello", true, "d", &json!({}))
+        .await
+        .expect_err("no id");
+    assert!(matches!(e, GitHubError::Unexpected { .. }), "{e}");
+    assert!(e.to_string().contains("creating a deployment"), "{e}");
+    // A listed deployment without its id is refused the same way.
+    double.script(vec![(
+        200,
+        vec![],
+        json!([{ "sha": "abc", "created_at": "2026-11-22T00:00:01Z" }]),
+    )]);
+    let e = gh.deployments("hello").await.expect_err("no id");
+    assert!(matches!(e, GitHubError::Unexpected { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn listings_follow_link_headers_and_environments_are_encoded() {
+    let double = GitHubDouble::start();
+    let gh = client(&double);
+    let next = format!(
+        "<{}/repositories/1/deployments?environment=hello%2Fstaging&per_page=100&page=2>; rel=\"next\"",
+        double.url
+    );
+    double.script(vec![
+        (
+            200,
+            vec![("link", next.as_str())],
+            json!([{ "id": 2, "sha": "b", "created_at": "2026-11-22T00:00:02Z" }]),
+        ),
+        (
+            200,
+            vec![],
+            json!([{ "id": 1, "sha": "a", "created_at": "2026-11-22T00:00:01Z" }]),
+        ),
+    ]);
+    let listed = gh.deployments("hello/staging").await.expect("two pages");
+    assert_eq!(listed.iter().map(|d| d.id).collect::<Vec<_>>(), vec![2, 1]);
+    let requests = double.requests();
+    assert!(
+        requests[0].contains("environment=hello%2Fstaging"),
+        "{requests:?}"
+    );
+    assert!(requests[1].contains("page=2"), "{requests:?}");
+}
+
+#[tokio::test]
+async fn a_next_page_on_another_host_is_not_followed() {
+    let double = GitHubDouble::start();
+    let gh = client(&double);
+    double.script(vec![(
+        200,
+        vec![(
+            "link",
+            "<https://elsewhere.example.com/resource?page=2>; rel=\"next\"",
+        )],
+        json!([{ "id": 2, "sha": "b", "created_at": "2026-11-22T00:00:02Z" }]),
+    )]);
+    let listed = gh.deployments("hello").await.expect("one page");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        double.requests().len(),
+        1,
+        "the token stays on the API's host"
+    );
 }

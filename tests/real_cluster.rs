@@ -47,7 +47,7 @@ fn verify_args(image: &str, timeout: &str, check_url: Option<String>) -> verify:
         aws: Default::default(),
         cluster: cluster(),
         image: image.into(),
-        timeout: Some(timeout.into()),
+        timeout: Some(paved::spec::units::parse_duration(timeout).expect("a duration")),
         check_url,
         output: Output::Json,
     }

@@ -142,6 +142,46 @@ fn offline_plan_of_hello() {
         json["cluster"]["clusterHash"].as_str().map(str::len),
         Some(64)
     );
+    // Values, not prose: a format version, steps as objects, durations in seconds, camelCase.
+    assert_eq!(json["formatVersion"], 1);
+    assert_eq!(
+        json["steps"][0],
+        serde_json::json!({ "step": "build-image" })
+    );
+    assert_eq!(json["steps"][1]["step"], "create-cluster");
+    assert_eq!(json["steps"][1]["onlyIfBlueGreen"], true);
+    assert_eq!(json["steps"][2]["onlyIfBlueGreen"], serde_json::Value::Null);
+    assert_eq!(
+        json["steps"][4]["weights"],
+        serde_json::json!([10, 50, 100])
+    );
+    assert_eq!(json["steps"][4]["holdSeconds"], 30);
+    assert_eq!(json["dns"]["holdSeconds"], 30);
+    assert!(json["bothClustersFor"]["typicalSeconds"].as_u64() > Some(15 * 60));
+    fn snake_keys(v: &serde_json::Value, at: &str, found: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    // Object identity holds the spec's own keys (nodegroup names are the user's).
+                    if k.contains('_') {
+                        found.push(format!("{at}.{k}"));
+                    }
+                    if k != "identity" {
+                        snake_keys(v, &format!("{at}.{k}"), found);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    snake_keys(v, &format!("{at}[{i}]"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    snake_keys(&json, "", &mut found);
+    assert!(found.is_empty(), "snake_case keys: {found:?}");
 }
 
 #[test]

@@ -117,7 +117,11 @@ fn a_missing_extends_file_is_located() {
     let path = dir.path().join("kubeapp.yaml");
     std::fs::write(&path, "name: x\nextends: [nowhere.yaml]\n").expect("write");
     let err = spec::load_file(&path).expect_err("missing base");
-    let p = &err.problems()[0];
+    let p = err
+        .problems()
+        .iter()
+        .find(|p| p.message.starts_with("no file at"))
+        .expect("the missing base is reported");
     assert_eq!((p.loc.line, p.loc.column), (2, 11));
     assert!(p.message.starts_with("no file at"), "{}", p.message);
 }
@@ -239,5 +243,44 @@ fn a_file_over_a_mebibyte_is_refused_before_it_is_read() {
     assert!(
         message.contains("a kubeapp file over 1048576 bytes (1 MiB) is refused"),
         "{message}"
+    );
+}
+
+#[test]
+fn structural_and_semantic_problems_come_in_one_run_in_file_order() {
+    // An unknown key (structure) beside a bad name, a relative path and a port reference that
+    // points nowhere (meaning): every one is reported, in the order they are written.
+    let problems = problems_of("tests/fixtures/mixed/kubeapp.yaml");
+    let found: Vec<(usize, &str)> = problems
+        .iter()
+        .map(|p| (p.loc.line, p.message.as_str()))
+        .collect();
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert_eq!(found[0].0, 1);
+    assert!(found[0].1.starts_with("app name `Mixed_App`"), "{found:?}");
+    assert_eq!(found[1], (4, "`app` must be an absolute path in the image"));
+    assert_eq!(found[2], (13, "unknown key `prots`"));
+    assert_eq!(found[3], (16, "no port named `grpc`"));
+}
+
+#[test]
+fn a_missing_key_is_located_at_the_mapping_that_lacks_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("kubeapp.yaml");
+    std::fs::write(
+        &path,
+        "name: hello\nimage:\n  native:\n    files: [{ src: a, dest: /a }]\ncluster:\n  version: \"1.33\"\n  nodegroups:\n    default: { instanceTypes: [m7i.large], min: 1, max: 2 }\ncomponents:\n  web: { ports: { http: 8080 } }\n",
+    )
+    .expect("write");
+    let problems = problems_of(path.to_str().expect("utf-8"));
+    let missing = problems
+        .iter()
+        .find(|p| p.message == "missing key `region`")
+        .expect("region is missing");
+    // At `cluster:` (line 5, column 1), not at its first entry `version:`.
+    assert_eq!(
+        (missing.loc.line, missing.loc.column),
+        (5, 1),
+        "{missing:?}"
     );
 }

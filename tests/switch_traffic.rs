@@ -129,7 +129,7 @@ impl Bed {
             image: None,
             force: false,
             reason: None,
-            poll_interval: "0s".into(),
+            poll_interval: std::time::Duration::ZERO,
             output: Output::Json,
         }
     }
@@ -496,7 +496,8 @@ mod mocked {
             .expect("record");
         let changes = vec![route53::change(ChangeAction::Delete, stale).expect("change")];
         match route53::submit(&client, "Z1", changes, "test").await {
-            Err(Route53Error::Conflict(msg)) => {
+            Err(e @ Route53Error::Conflict(_)) => {
+                let msg = e.to_string();
                 assert!(msg.contains("do not match the current values"), "{msg}");
                 assert!(msg.contains("nothing was changed"), "{msg}");
             }

@@ -57,7 +57,7 @@ impl Bed {
                 kube_endpoint: Vec::new(),
             },
             image: IMAGE.into(),
-            timeout: Some(timeout.into()),
+            timeout: Some(paved::spec::units::parse_duration(timeout).expect("a duration")),
             check_url: Some(self.app.url()),
             output: Output::Json,
         }

@@ -21,7 +21,7 @@ use crate::spec;
 use super::{Output, StepError};
 
 /// Which cluster to talk to.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 pub struct ClusterArgs {
     /// The app's EKS cluster of this color
     #[arg(long, conflicts_with = "context")]
@@ -107,7 +107,7 @@ pub async fn connect(
 }
 
 /// Apply the app's objects.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
     /// The app: a kubeapp.yaml, its directory, or a name under apps/
     pub app: String,
@@ -126,6 +126,21 @@ pub struct Args {
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
+}
+
+impl Args {
+    /// Apply `app` with `image` on `cluster` with the flags' defaults (what `paved deploy` runs).
+    pub fn new(app: &str, cluster: ClusterArgs, image: &str) -> Args {
+        Args {
+            app: app.into(),
+            aws: AwsArgs::default(),
+            ledger: LedgerArgs::default(),
+            cluster,
+            image: image.into(),
+            diff: false,
+            output: Output::Text,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

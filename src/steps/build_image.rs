@@ -14,7 +14,7 @@ use crate::spec;
 use super::{Output, StepError};
 
 /// Build the app's image unless the registry already has its content hash.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
     /// The app: a kubeapp.yaml, its directory, or a name under apps/
     pub app: String,
@@ -47,6 +47,23 @@ pub struct Args {
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
+}
+
+impl Args {
+    /// Build `app`'s image with the flags' defaults (what `paved deploy` runs).
+    pub fn new(app: &str) -> Args {
+        Args {
+            app: app.into(),
+            aws: AwsArgs::default(),
+            ledger: LedgerArgs::default(),
+            registry: None,
+            no_ecr: false,
+            registry_username: None,
+            no_git: false,
+            docker: PathBuf::from("docker"),
+            output: Output::Text,
+        }
+    }
 }
 
 /// Run the step.

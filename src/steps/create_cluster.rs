@@ -2,6 +2,8 @@
 //! nodegroups, and the tags their Auto Scaling groups need. Idempotent: a cluster of that name
 //! with the same cluster hash is adopted (waits resume, missing nodegroups are created).
 
+use std::time::Duration;
+
 use serde::Serialize;
 
 use crate::aws::eks::{self, tags};
@@ -17,7 +19,7 @@ use crate::wait::WaitOptions;
 use super::{Output, StepError};
 
 /// Create (or adopt) the app's cluster of one color.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
     /// The app: a kubeapp.yaml, its directory, or a name under apps/
     pub app: String,
@@ -29,11 +31,11 @@ pub struct Args {
     #[arg(long)]
     pub color: Option<Color>,
     /// How long to wait for the cluster and its nodegroups to become ACTIVE
-    #[arg(long, default_value = "40m")]
-    pub timeout: String,
+    #[arg(long, default_value = "40m", value_parser = parse_duration)]
+    pub timeout: Duration,
     /// Time between polls of EKS
-    #[arg(long, default_value = "15s", hide = true)]
-    pub poll_interval: String,
+    #[arg(long, default_value = "15s", hide = true, value_parser = parse_duration)]
+    pub poll_interval: Duration,
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
@@ -52,15 +54,27 @@ pub struct ClusterOutcome {
     pub untagged_groups: Vec<String>,
 }
 
-pub fn wait_options(timeout: &str, interval: &str) -> Result<WaitOptions, StepError> {
-    let timeout =
-        parse_duration(timeout).map_err(|e| StepError::BadInput(format!("--timeout: {e}")))?;
-    let interval = parse_duration(interval)
-        .map_err(|e| StepError::BadInput(format!("--poll-interval: {e}")))?;
-    Ok(WaitOptions {
+impl Args {
+    /// Create `color` of `app` with the flags' defaults (what `paved deploy` runs).
+    pub fn new(app: &str, color: Color) -> Args {
+        Args {
+            app: app.into(),
+            aws: AwsArgs::default(),
+            ledger: LedgerArgs::default(),
+            color: Some(color),
+            timeout: Duration::from_secs(40 * 60),
+            poll_interval: Duration::from_secs(15),
+            output: Output::Text,
+        }
+    }
+}
+
+/// How EKS waits poll: every `interval`, for at most `timeout`.
+pub fn wait_options(timeout: Duration, interval: Duration) -> WaitOptions {
+    WaitOptions {
         interval,
         ..WaitOptions::eks(timeout)
-    })
+    }
 }
 
 /// Who is deploying, for the created-by tag (`arn:aws:sts::...:assumed-role/...`).
@@ -76,7 +90,7 @@ async fn caller(sdk: &aws_config::SdkConfig) -> String {
 }
 
 pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
-    let opts = wait_options(&args.timeout, &args.poll_interval)?;
+    let opts = wait_options(args.timeout, args.poll_interval);
     let loaded = spec::load(&args.app)?;
     let app = &loaded.spec;
     let desired_hash = cluster_hash(app);
@@ -196,7 +210,7 @@ pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
         let missing =
             autoscaling::tag_groups(&asg, &groups, &autoscaling::group_tags(app, color, ng))
                 .await
-                .map_err(StepError::Failed)?;
+                .map_err(StepError::failed)?;
         for m in &missing {
             tracing::warn!(
                 "Auto Scaling group {m} of nodegroup {name}/{ng_name} not found: not tagged"

@@ -10,7 +10,6 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use clap::Parser;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -68,11 +67,11 @@ pub struct Args {
     #[arg(long)]
     pub keep_old: bool,
     /// Send the HTTP checks here instead of the load balancer (a port-forward to a local cluster)
-    #[arg(long)]
+    #[arg(long, env = "PAVED_CHECK_URL", hide_env_values = true)]
     pub check_url: Option<String>,
     /// Reach the EKS API servers here instead of their endpoints (a tunnel, a proxy): a URL
-    /// for both colors, or `<color>=<url>`, repeated
-    #[arg(long, hide = true)]
+    /// for both colors, or `<color>=<url>`, repeated (or PAVED_KUBE_ENDPOINT, comma-separated)
+    #[arg(long, hide = true, env = "PAVED_KUBE_ENDPOINT", value_delimiter = ',')]
     pub kube_endpoint: Vec<String>,
     /// Take over the app's deploy lock even though its holder may still run (after a runner
     /// was lost; a lock of a killed process on this machine, or an expired one, is taken over
@@ -83,8 +82,21 @@ pub struct Args {
     #[arg(long, default_value = "3h", value_parser = crate::spec::units::parse_duration)]
     pub lock_ttl: std::time::Duration,
     /// Time between polls of EKS and Route53
-    #[arg(long, default_value = "15s", hide = true)]
-    pub poll_interval: String,
+    #[arg(long, default_value = "15s", hide = true, value_parser = crate::spec::units::parse_duration)]
+    pub poll_interval: std::time::Duration,
+    /// Registry user name for --registry without ECR (--target local); the password is read
+    /// from PAVED_REGISTRY_PASSWORD
+    #[arg(long, env = "PAVED_REGISTRY_USERNAME", hide_env_values = true)]
+    pub registry_username: Option<String>,
+    /// The docker client for Dockerfile builds
+    #[arg(
+        long,
+        env = "PAVED_DOCKER",
+        hide_env_values = true,
+        default_value = "docker",
+        hide = true
+    )]
+    pub docker: PathBuf,
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
@@ -110,19 +122,6 @@ pub struct DeployOutcome {
     pub teardown_later: Option<String>,
 }
 
-/// A step's arguments, parsed from the flags the step's own binary would get.
-#[derive(Parser)]
-struct StepArgv<T: clap::Args> {
-    #[command(flatten)]
-    args: T,
-}
-
-fn step_args<T: clap::Args>(argv: &[&str]) -> Result<T, StepError> {
-    StepArgv::<T>::try_parse_from(std::iter::once("paved").chain(argv.iter().copied()))
-        .map(|a| a.args)
-        .map_err(|e| StepError::Failed(format!("internal: step arguments {argv:?}: {e}")))
-}
-
 pub async fn run(args: &Args) -> Result<DeployOutcome, StepError> {
     match args.target {
         Target::Aws => to_aws(args).await,
@@ -145,40 +144,33 @@ async fn to_local(args: &Args) -> Result<DeployOutcome, StepError> {
     out.image = match &args.image {
         Some(image) => image.clone(),
         None => {
-            let registry = args.registry.clone().unwrap_or_default();
-            let mut build: super::build_image::Args =
-                step_args(&[&args.app, "--no-ecr", "--registry", &registry])?;
+            let mut build = super::build_image::Args::new(&args.app);
+            build.no_ecr = true;
+            build.registry = args.registry.clone();
+            build.registry_username = args.registry_username.clone();
+            build.docker = args.docker.clone();
             build.ledger = off.clone();
             let built = super::build_image::run(&build).await?;
             out.done.push(format!("image: {}", built.reason));
             built.image
         }
     };
-    let mut cluster = vec!["--context", context.as_str()];
-    let kubeconfig = args
-        .kubeconfig
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    if args.kubeconfig.is_some() {
-        cluster.extend(["--kubeconfig", kubeconfig.as_str()]);
-    }
-    let apply_argv: Vec<&str> = [args.app.as_str(), "--image", out.image.as_str()]
-        .into_iter()
-        .chain(cluster.iter().copied())
-        .collect();
-    let apply: super::apply_specs::Args = step_args(&apply_argv)?;
+    let cluster = super::apply_specs::ClusterArgs {
+        context: Some(context),
+        kubeconfig: args.kubeconfig.clone(),
+        ..Default::default()
+    };
+    let mut apply = super::apply_specs::Args::new(&args.app, cluster.clone(), &out.image);
+    apply.ledger = off.clone();
     let applied = super::apply_specs::run(&apply).await?;
     out.done.push(format!(
         "apply: {} objects on {}",
         applied.objects.len(),
         applied.cluster
     ));
-    let mut verify_argv = apply_argv.clone();
-    if let Some(url) = &args.check_url {
-        verify_argv.extend(["--check-url", url.as_str()]);
-    }
-    let verify: super::verify::Args = step_args(&verify_argv)?;
+    let mut verify = super::verify::Args::new(&args.app, cluster, &out.image);
+    verify.check_url = args.check_url.clone();
+    verify.ledger = off;
     let verified = super::verify::run(&verify).await?;
     out.done
         .push(format!("verify: rolled out in {:.1}s", verified.seconds));
@@ -271,7 +263,6 @@ async fn locked(args: &Args, app: &spec::KubeApp) -> Result<DeployOutcome, StepE
         }
     };
     out.color = Some(color);
-    let color_flag = color.as_str();
     out.image = match &args.image {
         Some(image) => {
             let report = Report::new(
@@ -285,8 +276,7 @@ async fn locked(args: &Args, app: &spec::KubeApp) -> Result<DeployOutcome, StepE
             image.clone()
         }
         None => {
-            let mut build: super::build_image::Args = step_args(&[&args.app])?;
-            steps.fill_build(&mut build);
+            let build = steps.build();
             let built = recorded(
                 Phase::Image,
                 &args.app,
@@ -300,13 +290,8 @@ async fn locked(args: &Args, app: &spec::KubeApp) -> Result<DeployOutcome, StepE
         }
     };
     if matches!(planned.plan.decision, Decision::BlueGreen { .. }) {
-        let mut create: super::create_cluster::Args = step_args(&[
-            &args.app,
-            "--color",
-            color_flag,
-            "--poll-interval",
-            &args.poll_interval,
-        ])?;
+        let mut create = super::create_cluster::Args::new(&args.app, color);
+        create.poll_interval = args.poll_interval;
         create.aws = args.aws.clone();
         create.ledger = steps.ledger.clone();
         let created = recorded(
@@ -395,25 +380,23 @@ struct Steps<'a> {
 }
 
 impl Steps<'_> {
-    fn fill_build(&self, build: &mut super::build_image::Args) {
+    fn build(&self) -> super::build_image::Args {
+        let mut build = super::build_image::Args::new(&self.args.app);
         build.aws = self.args.aws.clone();
         build.ledger = self.ledger.clone();
         build.registry = self.args.registry.clone();
+        build.registry_username = self.args.registry_username.clone();
+        build.docker = self.args.docker.clone();
+        build
     }
 
-    fn cluster_argv<'b>(&'b self, color: Color, image: &'b str) -> Vec<&'b str> {
-        let mut argv = vec![
-            self.args.app.as_str(),
-            "--color",
-            color.as_str(),
-            "--image",
-            image,
-        ];
-        // Each step picks its color's endpoint from the list.
-        for endpoint in &self.args.kube_endpoint {
-            argv.extend(["--kube-endpoint", endpoint.as_str()]);
+    /// The app's EKS cluster of `color`; each step picks that color's endpoint from the list.
+    fn cluster(&self, color: Color) -> super::apply_specs::ClusterArgs {
+        super::apply_specs::ClusterArgs {
+            color: Some(color),
+            kube_endpoint: self.args.kube_endpoint.clone(),
+            ..Default::default()
         }
-        argv
     }
 
     async fn apply_and_verify(
@@ -422,8 +405,7 @@ impl Steps<'_> {
         image: &str,
         out: &mut DeployOutcome,
     ) -> Result<(), StepError> {
-        let argv = self.cluster_argv(color, image);
-        let mut apply: super::apply_specs::Args = step_args(&argv)?;
+        let mut apply = super::apply_specs::Args::new(&self.args.app, self.cluster(color), image);
         apply.aws = self.args.aws.clone();
         apply.ledger = self.ledger.clone();
         let applied = recorded(
@@ -439,11 +421,8 @@ impl Steps<'_> {
             applied.objects.len(),
             applied.cluster
         ));
-        let mut verify_argv = argv.clone();
-        if let Some(url) = &self.args.check_url {
-            verify_argv.extend(["--check-url", url.as_str()]);
-        }
-        let mut verify: super::verify::Args = step_args(&verify_argv)?;
+        let mut verify = super::verify::Args::new(&self.args.app, self.cluster(color), image);
+        verify.check_url = self.args.check_url.clone();
         verify.aws = self.args.aws.clone();
         verify.ledger = self.ledger.clone();
         let verified = recorded(
@@ -468,20 +447,9 @@ impl Steps<'_> {
         image: &str,
         out: &mut DeployOutcome,
     ) -> Result<Option<String>, StepError> {
-        let mut argv = vec![
-            self.args.app.as_str(),
-            "--to",
-            color.as_str(),
-            "--poll-interval",
-            "1s",
-        ];
-        if !image.is_empty() {
-            argv.extend(["--image", image]);
-        }
-        if let Some(url) = &self.args.check_url {
-            argv.extend(["--check-url", url.as_str()]);
-        }
-        let mut switch: super::switch_traffic::Args = step_args(&argv)?;
+        let mut switch = super::switch_traffic::Args::new(&self.args.app, color);
+        switch.image = (!image.is_empty()).then(|| image.to_string());
+        switch.check_url = self.args.check_url.clone();
         switch.aws = self.args.aws.clone();
         switch.ledger = self.ledger.clone();
         let moved = recorded(
@@ -554,13 +522,8 @@ impl Steps<'_> {
             out.teardown_later = Some(why);
             return Ok(());
         }
-        let mut teardown: super::teardown::Args = step_args(&[
-            &self.args.app,
-            "--color",
-            idle.as_str(),
-            "--poll-interval",
-            &self.args.poll_interval,
-        ])?;
+        let mut teardown = super::teardown::Args::new(&self.args.app, idle);
+        teardown.poll_interval = self.args.poll_interval;
         teardown.aws = self.args.aws.clone();
         teardown.ledger = self.ledger.clone();
         teardown.kube_endpoint = self.args.kube_endpoint.clone();
@@ -598,4 +561,59 @@ pub fn execute(args: Args) -> u8 {
     super::block_on("deploy", run(&args), |o| {
         super::finish("deploy", publish(&o, args.output))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{
+        apply_specs, build_image, create_cluster, switch_traffic, teardown, verify,
+    };
+    use crate::plan::Color;
+
+    #[derive(Parser)]
+    struct Flags<T: clap::Args> {
+        #[command(flatten)]
+        args: T,
+    }
+
+    fn flags<T: clap::Args>(argv: &[&str]) -> T {
+        Flags::<T>::try_parse_from(std::iter::once("paved").chain(argv.iter().copied()))
+            .expect("flags")
+            .args
+    }
+
+    /// deploy builds each step's arguments as values; they must be what the step's own binary
+    /// gets from the same flags, defaults included.
+    #[test]
+    fn each_step_built_in_code_equals_its_flags() {
+        let app = "apps/hello";
+        assert_eq!(build_image::Args::new(app), flags(&[app]));
+        assert_eq!(
+            create_cluster::Args::new(app, Color::Green),
+            flags(&[app, "--color", "green"])
+        );
+        let cluster = apply_specs::ClusterArgs {
+            color: Some(Color::Blue),
+            ..Default::default()
+        };
+        let image = "r/hello@sha256:abc";
+        assert_eq!(
+            apply_specs::Args::new(app, cluster.clone(), image),
+            flags(&[app, "--color", "blue", "--image", image])
+        );
+        assert_eq!(
+            verify::Args::new(app, cluster, image),
+            flags(&[app, "--color", "blue", "--image", image])
+        );
+        assert_eq!(
+            switch_traffic::Args::new(app, Color::Green),
+            flags(&[app, "--to", "green"])
+        );
+        assert_eq!(
+            teardown::Args::new(app, Color::Blue),
+            flags(&[app, "--color", "blue"])
+        );
+    }
 }

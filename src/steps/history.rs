@@ -110,7 +110,7 @@ pub fn execute_history(args: HistoryArgs) -> u8 {
                             .unwrap_or("-");
                         vec![
                             e.id.to_string(),
-                            e.created_at.clone(),
+                            crate::timestamp::rfc3339(e.created_at),
                             short(&e.sha, 7),
                             e.payload["color"].as_str().unwrap_or("-").to_string(),
                             e.payload["strategy"].as_str().unwrap_or("-").to_string(),
@@ -149,7 +149,11 @@ mod tests {
     fn entry(id: u64, created: &str, state: &str) -> Entry {
         Entry {
             id,
-            created_at: created.into(),
+            created_at: time::OffsetDateTime::parse(
+                &format!("{created}-01T00:00:00Z"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .expect("a timestamp"),
             sha: String::new(),
             state: state.into(),
             payload: Value::Null,

@@ -179,7 +179,7 @@ fn spec_regions() -> Vec<String> {
 
 pub fn execute_kubeconfig(args: KubeconfigArgs) -> u8 {
     super::block_on("kubeconfig", collect(&args), |clusters| {
-        let doc = serde_yaml_ng::to_string(&kubeconfig(&clusters)).unwrap_or_default();
+        let doc = crate::spec::yaml::to_string(&kubeconfig(&clusters)).unwrap_or_default();
         match &args.file {
             None => {
                 print!("{doc}");

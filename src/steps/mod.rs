@@ -35,9 +35,14 @@ pub enum StepError {
     /// The new version did not pass verification (exit 3).
     #[error("{0}")]
     VerifyFailed(String),
-    /// Anything else (exit 1).
+    /// A guard or check of paved's own said no, or the state does not allow going on; the
+    /// message says what to do (exit 1).
     #[error("{0}")]
     Failed(String),
+    /// A call to AWS, Kubernetes, GitHub, a registry or a tool failed; its error is kept with
+    /// its causes, for `-v` (exit 1).
+    #[error(transparent)]
+    Call(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StepError {
@@ -45,13 +50,43 @@ impl StepError {
         match self {
             StepError::Spec(_) | StepError::BadInput(_) => exit::BAD_INPUT,
             StepError::VerifyFailed(_) => exit::VERIFY_FAILED,
-            StepError::Failed(_) => exit::FAILED,
+            StepError::Failed(_) | StepError::Call(_) => exit::FAILED,
         }
     }
 
-    pub fn failed(e: impl std::fmt::Display) -> Self {
-        StepError::Failed(e.to_string())
+    /// A failed call, its error kept whole (a message of paved's own is taken as well).
+    pub fn failed(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StepError::Call(e.into())
     }
+
+    /// What caused this error, outermost first, without lines the message already says.
+    pub fn causes(&self) -> Vec<String> {
+        let top = self.to_string();
+        let mut out: Vec<String> = Vec::new();
+        let mut next = std::error::Error::source(self);
+        if let StepError::Call(inner) = self {
+            next = inner.source();
+        }
+        while let Some(cause) = next {
+            let line = cause.to_string();
+            if !top.contains(&line) && !out.iter().any(|o| o.contains(&line)) {
+                out.push(line);
+            }
+            next = cause.source();
+        }
+        out
+    }
+}
+
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-v`: print each error's causes under its one line, and paved's debug logs.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed) || tracing::enabled!(tracing::Level::DEBUG)
 }
 
 /// How a step prints its result.
@@ -65,8 +100,13 @@ pub enum Output {
 /// so paved's own progress shows and the SDKs' warnings, such as the instance metadata probe
 /// without credentials, do not; `PAVED_LOG=debug` shows everything).
 pub fn init_tracing() {
+    let default = if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+        "error,paved=debug"
+    } else {
+        "error,paved=info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PAVED_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,paved=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -113,6 +153,11 @@ pub fn report(step: &str, err: &StepError) {
         StepError::Spec(spec) => report_spec_error(spec),
         other => {
             eprintln!("error: {step}: {other}");
+            if verbose() {
+                for cause in other.causes() {
+                    eprintln!("  caused by: {cause}");
+                }
+            }
             if actions::in_actions() {
                 println!(
                     "::error title=paved {step}::{}",
@@ -212,15 +257,18 @@ macro_rules! step_main {
         #[derive(clap::Parser)]
         #[command(name = $name, version, about = $about, after_help = $exits)]
         struct Cli {
+            /// Say more: each error's causes under its line, and paved's debug logs
+            #[arg(short, long)]
+            verbose: bool,
             #[command(flatten)]
             args: $crate::steps::$module::Args,
         }
 
         fn main() -> std::process::ExitCode {
             $crate::steps::quiet_on_closed_pipe();
-            std::process::ExitCode::from($crate::steps::$module::execute(
-                <Cli as clap::Parser>::parse().args,
-            ))
+            let cli = <Cli as clap::Parser>::parse();
+            $crate::steps::set_verbose(cli.verbose);
+            std::process::ExitCode::from($crate::steps::$module::execute(cli.args))
         }
     };
 }

@@ -163,7 +163,7 @@ mod tests {
     fn entry(id: u64, sha: &str, state: &str, digest: &str) -> Entry {
         Entry {
             id,
-            created_at: format!("2026-11-{id:02}"),
+            created_at: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(id as i64),
             sha: sha.into(),
             state: state.into(),
             payload: json!({ "image": "1.dkr.ecr.us-east-1.amazonaws.com/hello:h", "digest": digest }),

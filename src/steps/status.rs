@@ -464,7 +464,7 @@ async fn read_app(
                 status.last_deployment = Some(LastDeployment {
                     id: e.id,
                     state: e.state,
-                    created_at: e.created_at,
+                    created_at: crate::timestamp::rfc3339(e.created_at),
                     sha: e.sha,
                 })
             }

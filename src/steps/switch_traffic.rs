@@ -4,7 +4,7 @@
 //! weights it finds.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_route53::types::ChangeAction;
 use serde::Serialize;
@@ -15,13 +15,13 @@ use crate::aws::route53::{self, DnsState, Route53Error};
 use crate::github::actions;
 use crate::github::ledger::{DeployState, LedgerArgs, Outcome, Phase, Report};
 use crate::plan::{Color, cluster_name};
-use crate::spec::{self, KubeApp, units::parse_duration};
+use crate::spec::{self, Dns, KubeApp, units::parse_duration};
 use crate::verify::checks;
 
 use super::{Output, StepError};
 
 /// Move the app's traffic to one color.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
     /// The app: a kubeapp.yaml, its directory, or a name under apps/
     pub app: String,
@@ -52,11 +52,31 @@ pub struct Args {
     #[arg(long)]
     pub reason: Option<String>,
     /// Time between GetChange polls
-    #[arg(long, default_value = "1s", hide = true)]
-    pub poll_interval: String,
+    #[arg(long, default_value = "1s", hide = true, value_parser = parse_duration)]
+    pub poll_interval: Duration,
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
+}
+
+impl Args {
+    /// Move `app`'s traffic to `to` with the flags' defaults (what `paved deploy` runs).
+    pub fn new(app: &str, to: Color) -> Args {
+        Args {
+            app: app.into(),
+            aws: AwsArgs::default(),
+            ledger: LedgerArgs::default(),
+            to,
+            steps: None,
+            target: None,
+            check_url: None,
+            image: None,
+            force: false,
+            reason: None,
+            poll_interval: Duration::from_secs(1),
+            output: Output::Text,
+        }
+    }
 }
 
 /// What switch-traffic did.
@@ -113,15 +133,12 @@ fn check_ownership(app: &KubeApp, name: &str, state: &DnsState) -> Result<(), St
 /// The change batch that sets each color's weight, deleting exactly what was read.
 fn batch_for(
     app: &KubeApp,
+    dns: &Dns,
     state: &DnsState,
     to: Color,
     target: &str,
     weights: &BTreeMap<Color, i64>,
 ) -> Result<Vec<aws_sdk_route53::types::Change>, Route53Error> {
-    let dns = app
-        .dns
-        .as_ref()
-        .ok_or_else(|| Route53Error::Api("no dns".into()))?;
     let ttl = i64::from(dns.ttl);
     let mut changes = Vec::new();
     for (color, weight) in weights {
@@ -176,19 +193,8 @@ fn restore_batch(
     Ok(changes)
 }
 
-pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
-    let loaded = spec::load(&args.app)?;
-    let app = &loaded.spec;
-    let dns = app.dns.clone().ok_or_else(|| {
-        StepError::BadInput(format!(
-            "{} has no dns: there is no traffic to move",
-            app.name
-        ))
-    })?;
-    let poll = parse_duration(&args.poll_interval)
-        .map_err(|e| StepError::BadInput(format!("--poll-interval: {e}")))?;
-    let hold = parse_duration(&app.deploy.traffic.hold).unwrap_or_default();
-    let ttl = Duration::from_secs(u64::from(dns.ttl));
+/// The weights to move through, checked: percentages that end at 100.
+fn traffic_steps(args: &Args, app: &KubeApp) -> Result<Vec<u8>, StepError> {
     let steps = args
         .steps
         .clone()
@@ -198,22 +204,17 @@ pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
             "--steps must be percentages ending at 100".into(),
         ));
     }
-    let sdk = args.aws.sdk_config(&app.cluster.region).await;
-    let eks_client = aws_sdk_eks::Client::new(&sdk);
-    let r53 = aws_sdk_route53::Client::new(&sdk);
+    Ok(steps)
+}
 
-    let to = args.to;
-    let cluster = eks::describe_cluster(&eks_client, &cluster_name(&app.name, to))
-        .await
-        .map_err(StepError::failed)?
-        .ok_or_else(|| {
-            StepError::Failed(format!(
-                "{} does not exist: nothing to send traffic to",
-                cluster_name(&app.name, to)
-            ))
-        })?;
-    let cluster_tags = cluster.tags().cloned().unwrap_or_default();
-    match (cluster_tags.get(tags::VERIFIED), args.force) {
+/// Invariant 1: weight only goes to a cluster verify passed for this deployment's image (or one
+/// forced, with the reason logged). Returns the load balancer its records point at.
+fn verified_target(
+    args: &Args,
+    name: &str,
+    tags_of: &HashMap<String, String>,
+) -> Result<String, StepError> {
+    match (tags_of.get(tags::VERIFIED), args.force) {
         (Some(what), false)
             if args
                 .image
@@ -221,35 +222,133 @@ pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
                 .is_some_and(|i| !i.ends_with(what.as_str())) =>
         {
             return Err(StepError::Failed(format!(
-                "{} was verified for {what}, not for {}: verify this deployment first",
-                cluster_name(&app.name, to),
+                "{name} was verified for {what}, not for {}: verify this deployment first",
                 args.image.as_deref().unwrap_or_default()
             )));
         }
-        (Some(what), _) => tracing::info!("{} was verified ({what})", cluster_name(&app.name, to)),
+        (Some(what), _) => tracing::info!("{name} was verified ({what})"),
         (None, true) => tracing::warn!(
-            "giving weight to {}, which verify has not marked verified, because --force: {}",
-            cluster_name(&app.name, to),
+            "giving weight to {name}, which verify has not marked verified, because --force: {}",
             args.reason.as_deref().unwrap_or_default()
         ),
         (None, false) => {
             return Err(StepError::Failed(format!(
-                "{} has not passed verify (no {} tag): run paved verify first, or --force --reason \"...\"",
-                cluster_name(&app.name, to),
+                "{name} has not passed verify (no {} tag): run paved verify first, or --force --reason \"...\"",
                 tags::VERIFIED
             )));
         }
     }
-    let target = args
-        .target
+    args.target
         .clone()
-        .or_else(|| cluster_tags.get(tags::LB_HOSTNAME).cloned())
+        .or_else(|| tags_of.get(tags::LB_HOSTNAME).cloned())
         .ok_or_else(|| {
             StepError::Failed(format!(
-                "no load balancer recorded for {}: give --target <hostname>",
-                cluster_name(&app.name, to)
+                "no load balancer recorded for {name}: give --target <hostname>"
+            ))
+        })
+}
+
+/// One app's weighted records in one zone, and how to change them.
+struct Records<'a> {
+    app: &'a KubeApp,
+    r53: &'a aws_sdk_route53::Client,
+    zone: String,
+    name: String,
+    poll: Duration,
+    ttl: Duration,
+}
+
+impl Records<'_> {
+    async fn read(&self) -> Result<DnsState, StepError> {
+        route53::read_state(self.r53, &self.zone, &self.name)
+            .await
+            .map_err(StepError::failed)
+    }
+
+    /// Submit a batch (a compare-and-swap: it fails if the records changed since they were
+    /// read), wait until Route 53 has it everywhere, then the TTL resolvers may cache the old
+    /// answer for.
+    async fn change(
+        &self,
+        changes: Vec<aws_sdk_route53::types::Change>,
+        comment: &str,
+    ) -> Result<(), StepError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let id = route53::submit(
+            self.r53,
+            &self.zone,
+            changes,
+            &format!("paved: {} {comment}", self.app.name),
+        )
+        .await
+        .map_err(StepError::failed)?;
+        route53::wait_insync(self.r53, &id, self.poll, Duration::from_secs(300))
+            .await
+            .map_err(StepError::failed)?;
+        crate::wait::pause(&format!("the TTL of {}", self.name), self.ttl).await;
+        Ok(())
+    }
+}
+
+/// Which target weights to apply, given what the records hold now.
+fn weights_ahead(state: &DnsState, to: Color, target: &str, steps: &[u8]) -> Vec<u8> {
+    let from = to.other();
+    let has_from = state
+        .records
+        .iter()
+        .any(|r| r.color == from && r.weight > 0);
+    let current = state
+        .records
+        .iter()
+        .find(|r| r.color == to)
+        .map_or(0, |r| r.weight);
+    // A first deploy has nowhere to hold traffic back: straight to 100.
+    let mut plan = if has_from {
+        remaining_steps(current, steps)
+    } else {
+        remaining_steps(current, &[100])
+    };
+    if plan.is_empty()
+        && state.records.iter().any(|r| {
+            r.color == to && r.record.resource_records().first().map(|v| v.value()) != Some(target)
+        })
+    {
+        // Already at 100 but pointing elsewhere (a re-created load balancer): re-point it.
+        plan.push(100);
+    }
+    plan
+}
+
+pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
+    let loaded = spec::load(&args.app)?;
+    let app = &loaded.spec;
+    let dns = app.dns.clone().ok_or_else(|| {
+        StepError::BadInput(format!(
+            "{} has no dns: there is no traffic to move",
+            app.name
+        ))
+    })?;
+    let hold = parse_duration(&app.deploy.traffic.hold).unwrap_or_default();
+    let steps = traffic_steps(args, app)?;
+    let sdk = args.aws.sdk_config(&app.cluster.region).await;
+    let eks_client = aws_sdk_eks::Client::new(&sdk);
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+
+    let to = args.to;
+    let from = to.other();
+    let to_name = cluster_name(&app.name, to);
+    let cluster = eks::describe_cluster(&eks_client, &to_name)
+        .await
+        .map_err(StepError::failed)?
+        .ok_or_else(|| {
+            StepError::Failed(format!(
+                "{to_name} does not exist: nothing to send traffic to"
             ))
         })?;
+    let cluster_tags = cluster.tags().cloned().unwrap_or_default();
+    let target = verified_target(args, &to_name, &cluster_tags)?;
     let check_target = checks::Target {
         base_url: args
             .check_url
@@ -257,123 +356,50 @@ pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
             .unwrap_or_else(|| format!("http://{target}")),
         host: Some(dns.name.clone()),
     };
-
-    let zone = route53::zone_id(&r53, &dns)
-        .await
-        .map_err(StepError::failed)?;
-    let original = route53::read_state(&r53, &zone, &dns.name)
-        .await
-        .map_err(StepError::failed)?;
+    let records = Records {
+        app,
+        r53: &r53,
+        zone: route53::zone_id(&r53, &dns)
+            .await
+            .map_err(StepError::failed)?,
+        name: dns.name.clone(),
+        poll: args.poll_interval,
+        ttl: Duration::from_secs(u64::from(dns.ttl)),
+    };
+    let original = records.read().await?;
     check_ownership(app, &dns.name, &original)?;
-    let from = to.other();
     let has_from = original
         .records
         .iter()
         .any(|r| r.color == from && r.weight > 0);
-    let current = original
-        .records
-        .iter()
-        .find(|r| r.color == to)
-        .map_or(0, |r| r.weight);
-    // A first deploy has nowhere to hold traffic back: straight to 100.
-    let mut plan = if has_from {
-        remaining_steps(current, &steps)
-    } else {
-        remaining_steps(current, &[100])
-    };
     let mut state = original.clone();
     let mut applied = Vec::new();
-    if plan.is_empty()
-        && state.records.iter().any(|r| {
-            r.color == to
-                && r.record.resource_records().first().map(|v| v.value()) != Some(target.as_str())
-        })
-    {
-        // Already at 100 but pointing elsewhere (a re-created load balancer): re-point it.
-        plan.push(100);
-    }
-    for step in plan {
+    for step in weights_ahead(&original, to, &target, &steps) {
         let mut weights = BTreeMap::from([(to, i64::from(step))]);
         if state.records.iter().any(|r| r.color == from) {
             weights.insert(from, 100 - i64::from(step));
         }
-        let changes = batch_for(app, &state, to, &target, &weights).map_err(StepError::failed)?;
+        let changes =
+            batch_for(app, &dns, &state, to, &target, &weights).map_err(StepError::failed)?;
         if !changes.is_empty() {
             tracing::info!("weights {to} {step} / {from} {}", 100 - i64::from(step));
-            let id = route53::submit(
-                &r53,
-                &zone,
-                changes,
-                &format!("paved: {} {to} {step}%", app.name),
-            )
-            .await
-            .map_err(StepError::failed)?;
-            route53::wait_insync(&r53, &id, poll, Duration::from_secs(300))
-                .await
-                .map_err(StepError::failed)?;
-            // Resolvers may keep the old answer for a TTL.
-            tokio::time::sleep(ttl).await;
         }
+        records.change(changes, &format!("{to} {step}%")).await?;
         applied.push(step);
-        state = route53::read_state(&r53, &zone, &dns.name)
-            .await
-            .map_err(StepError::failed)?;
-        if !app.deploy.verify.checks.is_empty() {
-            let within = hold.max(Duration::from_secs(5));
-            if let Err(failed) = checks::run_until(
-                &check_target,
-                &app.deploy.verify.checks,
-                within,
-                Duration::from_secs(1),
-            )
-            .await
-            {
-                let why: Vec<String> = failed
-                    .iter()
-                    .filter(|r| !r.ok)
-                    .map(|r| r.detail.clone())
-                    .collect();
-                tracing::error!(
-                    "checks failed at {to} {step}%: {}; restoring the previous weights",
-                    why.join("; ")
-                );
-                let undo = restore_batch(&state, &original).map_err(StepError::failed)?;
-                if !undo.is_empty() {
-                    let id =
-                        route53::submit(&r53, &zone, undo, &format!("paved: {} restore", app.name))
-                            .await
-                            .map_err(StepError::failed)?;
-                    route53::wait_insync(&r53, &id, poll, Duration::from_secs(300))
-                        .await
-                        .map_err(StepError::failed)?;
-                }
-                return Err(StepError::Failed(format!(
-                    "checks failed at {to} {step}% ({}); the previous weights are restored",
-                    why.join("; ")
-                )));
-            }
+        state = records.read().await?;
+        if let Err(why) = checks_hold(app, &check_target, hold).await {
+            tracing::error!("checks failed at {to} {step}%: {why}; restoring the previous weights");
+            let undo = restore_batch(&state, &original).map_err(StepError::failed)?;
+            records.change(undo, "restore").await?;
+            return Err(StepError::Failed(format!(
+                "checks failed at {to} {step}% ({why}); the previous weights are restored"
+            )));
         }
-        tokio::time::sleep(hold).await;
+        crate::wait::pause(&format!("the hold at {to} {step}%"), hold).await;
     }
     let weights = weights_of(&state);
-    if weights.get(&from).copied().unwrap_or(0) == 0
-        && let Some(old) = eks::describe_cluster(&eks_client, &cluster_name(&app.name, from))
-            .await
-            .map_err(StepError::failed)?
-    {
-        let already = old.tags().is_some_and(|t| t.contains_key(tags::DRAINED_AT));
-        if !already && has_from {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            eks::tag_cluster(
-                &eks_client,
-                &old,
-                HashMap::from([(tags::DRAINED_AT.to_string(), now.to_string())]),
-            )
-            .await
-            .map_err(StepError::failed)?;
-        }
+    if has_from && weights.get(&from).copied().unwrap_or(0) == 0 {
+        mark_drained(&eks_client, &cluster_name(&app.name, from)).await?;
     }
     Ok(SwitchOutcome {
         to,
@@ -382,6 +408,53 @@ pub async fn run(args: &Args) -> Result<SwitchOutcome, StepError> {
         url: crate::plan::app_url(app, None),
         verified: cluster_tags.get(tags::VERIFIED).cloned(),
     })
+}
+
+/// The app's checks, passing within the hold (at least 5 s) at the weights just set; the
+/// failures when they do not.
+async fn checks_hold(app: &KubeApp, target: &checks::Target, hold: Duration) -> Result<(), String> {
+    if app.deploy.verify.checks.is_empty() {
+        return Ok(());
+    }
+    let within = hold.max(Duration::from_secs(5));
+    checks::run_until(
+        target,
+        &app.deploy.verify.checks,
+        within,
+        Duration::from_secs(1),
+    )
+    .await
+    .map(drop)
+    .map_err(|failed| {
+        failed
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| r.detail.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// Tag the cluster traffic just left with when it left, for teardown's TTL + bake guard (once:
+/// a re-run keeps the first time).
+async fn mark_drained(eks_client: &aws_sdk_eks::Client, name: &str) -> Result<(), StepError> {
+    let Some(old) = eks::describe_cluster(eks_client, name)
+        .await
+        .map_err(StepError::failed)?
+    else {
+        return Ok(());
+    };
+    if old.tags().is_some_and(|t| t.contains_key(tags::DRAINED_AT)) {
+        return Ok(());
+    }
+    let now = crate::timestamp::unix_seconds(SystemTime::now());
+    eks::tag_cluster(
+        eks_client,
+        &old,
+        HashMap::from([(tags::DRAINED_AT.to_string(), now.to_string())]),
+    )
+    .await
+    .map_err(StepError::failed)
 }
 
 pub fn publish(outcome: &SwitchOutcome, output: Output) -> std::io::Result<()> {

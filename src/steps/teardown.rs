@@ -21,7 +21,7 @@ use crate::spec::{
 use super::{Output, StepError};
 
 /// Delete one color of an app.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
     /// The app: a kubeapp.yaml, its directory, or a name under apps/
     pub app: String,
@@ -40,11 +40,11 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
     /// How long to wait for each deletion
-    #[arg(long, default_value = "30m")]
-    pub timeout: String,
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
     /// Time between polls of EKS
-    #[arg(long, default_value = "15s", hide = true)]
-    pub poll_interval: String,
+    #[arg(long, default_value = "15s", hide = true, value_parser = parse_duration)]
+    pub poll_interval: Duration,
     /// Reach the cluster's API server here instead of its EKS endpoint (a tunnel, a proxy): a
     /// URL, or `<color>=<url>` (or PAVED_KUBE_ENDPOINT, comma-separated)
     #[arg(long, env = "PAVED_KUBE_ENDPOINT", value_delimiter = ',')]
@@ -52,6 +52,24 @@ pub struct Args {
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
+}
+
+impl Args {
+    /// Delete `color` of `app` with the flags' defaults (what `paved deploy` runs).
+    pub fn new(app: &str, color: Color) -> Args {
+        Args {
+            app: app.into(),
+            aws: AwsArgs::default(),
+            ledger: LedgerArgs::default(),
+            color: Some(color),
+            due: false,
+            dry_run: false,
+            timeout: Duration::from_secs(30 * 60),
+            poll_interval: Duration::from_secs(15),
+            kube_endpoint: Vec::new(),
+            output: Output::Text,
+        }
+    }
 }
 
 /// What teardown did or would do.
@@ -135,7 +153,7 @@ pub fn check_guards(
 }
 
 pub async fn run(args: &Args) -> Result<TeardownOutcome, StepError> {
-    let opts = super::create_cluster::wait_options(&args.timeout, &args.poll_interval)?;
+    let opts = super::create_cluster::wait_options(args.timeout, args.poll_interval);
     let loaded = spec::load(&args.app)?;
     let app = &loaded.spec;
     let sdk = args.aws.sdk_config(&app.cluster.region).await;

@@ -5,9 +5,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Service;
-use kube::api::{Api, WatchEvent, WatchParams};
 use serde::Serialize;
 
 use crate::aws::AwsArgs;
@@ -16,12 +13,13 @@ use crate::github::actions;
 use crate::github::ledger::{DeployState, LedgerArgs, Outcome, Phase, Report};
 use crate::spec::{self, units::parse_duration};
 use crate::verify::{checks, rollout};
+use crate::wait::WaitError;
 
 use super::apply_specs::{ClusterArgs, connect};
 use super::{Output, StepError};
 
 /// Verify the app on one cluster.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
     /// The app: a kubeapp.yaml, its directory, or a name under apps/
     pub app: String,
@@ -35,8 +33,8 @@ pub struct Args {
     #[arg(long)]
     pub image: String,
     /// How long rollout, load balancer and checks may take [default: the spec's deploy.verify.timeout]
-    #[arg(long)]
-    pub timeout: Option<String>,
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// Send the HTTP checks here instead of http://<load balancer>:<port>, and do not wait for a
     /// load balancer (for local clusters, through `kubectl port-forward`)
     #[arg(long, env = "PAVED_CHECK_URL", hide_env_values = true)]
@@ -44,6 +42,22 @@ pub struct Args {
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
+}
+
+impl Args {
+    /// Verify `image` of `app` on `cluster` with the flags' defaults (what `paved deploy` runs).
+    pub fn new(app: &str, cluster: ClusterArgs, image: &str) -> Args {
+        Args {
+            app: app.into(),
+            aws: AwsArgs::default(),
+            ledger: LedgerArgs::default(),
+            cluster,
+            image: image.into(),
+            timeout: None,
+            check_url: None,
+            output: Output::Text,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -69,61 +83,26 @@ async fn load_balancer(
     name: &str,
     timeout: Duration,
 ) -> Result<String, StepError> {
-    let api: Api<Service> = Api::namespaced(client.clone(), ns);
-    let start = Instant::now();
-    loop {
-        let svc = api.get(name).await.map_err(StepError::failed)?;
-        let ingress = svc
-            .status
-            .as_ref()
-            .and_then(|s| s.load_balancer.as_ref())
-            .and_then(|l| l.ingress.as_ref())
-            .and_then(|i| i.first());
-        if let Some(host) = ingress.and_then(|i| i.hostname.clone().or_else(|| i.ip.clone())) {
-            return Ok(host);
-        }
-        let elapsed = start.elapsed();
-        if elapsed >= timeout {
-            return Err(StepError::VerifyFailed(format!(
+    crate::kube::wait::load_balancer_address(client, ns, name, timeout)
+        .await
+        .map_err(|e| match e {
+            WaitError::Failed(e) => StepError::failed(e),
+            WaitError::TimedOut { waited, .. } => StepError::VerifyFailed(format!(
                 "Service {ns}/{name} has no load balancer after {}s",
-                elapsed.as_secs()
-            )));
-        }
-        let window = (timeout - elapsed)
-            .min(Duration::from_secs(10))
-            .as_secs()
-            .max(1) as u32;
-        let params = WatchParams::default()
-            .fields(&format!("metadata.name={name}"))
-            .timeout(window);
-        let version = svc
-            .metadata
-            .resource_version
-            .clone()
-            .unwrap_or_else(|| "0".into());
-        let mut stream = api
-            .watch(&params, &version)
-            .await
-            .map_err(StepError::failed)?
-            .boxed();
-        while let Some(event) = stream.try_next().await.map_err(StepError::failed)? {
-            if matches!(event, WatchEvent::Modified(_) | WatchEvent::Added(_)) {
-                break;
-            }
-        }
-    }
+                waited.as_secs()
+            )),
+        })
 }
 
 pub async fn run(args: &Args) -> Result<VerifyOutcome, StepError> {
     let start = Instant::now();
     let loaded = spec::load(&args.app)?;
     let app = &loaded.spec;
-    let timeout_text = args
-        .timeout
-        .clone()
-        .unwrap_or_else(|| app.deploy.verify.timeout.clone());
-    let timeout = parse_duration(&timeout_text)
-        .map_err(|e| StepError::BadInput(format!("--timeout: {e}")))?;
+    let timeout = match args.timeout {
+        Some(t) => t,
+        None => parse_duration(&app.deploy.verify.timeout)
+            .map_err(|e| StepError::BadInput(format!("deploy.verify.timeout: {e}")))?,
+    };
     let conn = connect(app, &args.aws, &args.cluster).await?;
     let deployments: Vec<String> = app.components.keys().cloned().collect();
     rollout::wait_rolled_out(&conn.client, &app.name, &app.name, &deployments, timeout)

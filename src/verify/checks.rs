@@ -1,11 +1,12 @@
 //! The spec's HTTP checks, sent to one target (a load balancer, before or after DNS points at it)
 //! with the app's DNS name as Host, retried until all pass or the time is up.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::spec::HttpCheck;
+use crate::wait::{Poll, WaitOptions, wait_for};
 
 /// Where checks go.
 #[derive(Debug, Clone)]
@@ -87,27 +88,29 @@ pub async fn run_until(
 ) -> Result<Vec<CheckResult>, Vec<CheckResult>> {
     // A request never outlives the whole budget.
     let http = client(REQUEST_TIMEOUT.min(timeout));
-    let start = Instant::now();
-    let mut round = 0u32;
-    loop {
-        round += 1;
-        let mut results = Vec::with_capacity(checks.len());
-        for c in checks {
-            results.push(run_once(&http, target, c).await);
-        }
-        if results.iter().all(|r| r.ok) {
-            return Ok(results);
-        }
-        if start.elapsed() + interval > timeout {
-            return Err(results);
-        }
-        if round == 1 || round.is_multiple_of(10) {
-            for r in results.iter().filter(|r| !r.ok) {
-                tracing::info!("check {} {}: {} (retrying)", r.method, r.path, r.detail);
+    let last = std::sync::Mutex::new(Vec::new());
+    let passed = wait_for(
+        "HTTP checks",
+        WaitOptions::new(interval, timeout),
+        || async {
+            let mut results = Vec::with_capacity(checks.len());
+            for c in checks {
+                results.push(run_once(&http, target, c).await);
             }
-        }
-        tokio::time::sleep(interval).await;
-    }
+            if results.iter().all(|r| r.ok) {
+                return Ok::<_, std::convert::Infallible>(Poll::Ready(results));
+            }
+            let failing: Vec<String> = results
+                .iter()
+                .filter(|r| !r.ok)
+                .map(|r| format!("{} {}: {}", r.method, r.path, r.detail))
+                .collect();
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = results;
+            Ok(Poll::Pending(failing.join("; ")))
+        },
+    )
+    .await;
+    passed.map_err(|_| last.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
 #[cfg(test)]
@@ -117,6 +120,7 @@ mod tests {
     use std::net::TcpListener;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
 
     /// A local server: answers with `status` after `fail_first` requests that get a 500, or never
     /// answers when `silent`.

@@ -2,15 +2,17 @@
 //! and a failure (image pull, crash loop, unschedulable, progress deadline) ends it at once with
 //! the resource, the reason and what Kubernetes said.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, LogParams, WatchEvent, WatchParams};
+use kube::api::{Api, ListParams, LogParams};
+use kube::runtime::watcher;
 
+use crate::kube::wait::Changes;
 use crate::render::{APP_LABEL, COMPONENT_LABEL};
+use crate::wait::{Poll, WaitError, WaitOptions, wait_for_change};
 
 /// Why a rollout did not finish.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -189,72 +191,67 @@ pub async fn wait_rolled_out(
     timeout: Duration,
 ) -> Result<(), RolloutFailure> {
     let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let start = Instant::now();
-    let mut last_progress = String::new();
-    loop {
-        let list = api
-            .list(&ListParams::default().labels(&format!("{APP_LABEL}={app}")))
-            .await?;
-        let mut pending = Vec::new();
-        for name in deployments {
-            let found = list.items.iter().find(|d| d.name_any() == *name);
-            match found.map(state) {
-                None => pending.push((name.clone(), "not created yet".to_string())),
-                Some(State::Done) => {}
-                Some(State::Pending(p)) => pending.push((name.clone(), p)),
-                Some(State::Failed(message)) => {
-                    return Err(RolloutFailure::DeadlineExceeded {
-                        deployment: name.clone(),
-                        message,
-                    });
+    let selector = format!("{APP_LABEL}={app}");
+    // The next change to any of the app's Deployments wakes the check; pods are looked at again
+    // at least every 10 s, for failures that do not touch the Deployment.
+    let changes = Changes::new(api.clone(), watcher::Config::default().labels(&selector));
+    let changes = &changes;
+    let last_pending = std::sync::Mutex::new(Vec::new());
+    let outcome = wait_for_change(
+        "rollout",
+        WaitOptions::new(Duration::from_secs(10), timeout),
+        || async {
+            let list = api.list(&ListParams::default().labels(&selector)).await?;
+            let mut pending = Vec::new();
+            for name in deployments {
+                let found = list.items.iter().find(|d| d.name_any() == *name);
+                match found.map(state) {
+                    None => pending.push((name.clone(), "not created yet".to_string())),
+                    Some(State::Done) => {}
+                    Some(State::Pending(p)) => pending.push((name.clone(), p)),
+                    Some(State::Failed(message)) => {
+                        return Err(RolloutFailure::DeadlineExceeded {
+                            deployment: name.clone(),
+                            message,
+                        });
+                    }
                 }
             }
-        }
-        if pending.is_empty() {
-            return Ok(());
-        }
-        for (name, _) in &pending {
-            if let Some(f) = pod_failure(client, ns, app, name).await? {
-                return Err(f);
+            if pending.is_empty() {
+                return Ok(Poll::Ready(()));
             }
-        }
-        let progress: Vec<String> = pending.iter().map(|(n, p)| format!("{n}: {p}")).collect();
-        let progress = progress.join("; ");
-        if progress != last_progress {
-            tracing::info!("rollout: {progress}");
-            last_progress = progress.clone();
-        }
-        let elapsed = start.elapsed();
-        if elapsed >= timeout {
-            let (deployment, progress) = pending.swap_remove(0);
-            return Err(RolloutFailure::TimedOut {
+            for (name, _) in &pending {
+                if let Some(f) = pod_failure(client, ns, app, name).await? {
+                    return Err(f);
+                }
+            }
+            let progress: Vec<String> = pending.iter().map(|(n, p)| format!("{n}: {p}")).collect();
+            *last_pending.lock().unwrap_or_else(|e| e.into_inner()) = pending;
+            Ok(Poll::Pending(progress.join("; ")))
+        },
+        |window| async move {
+            changes
+                .within(window)
+                .await
+                .map_err(|e| RolloutFailure::Api(e.to_string()))
+        },
+    )
+    .await;
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(WaitError::Failed(failure)) => Err(failure),
+        Err(WaitError::TimedOut { waited, .. }) => {
+            let mut pending = last_pending.into_inner().unwrap_or_else(|e| e.into_inner());
+            let (deployment, progress) = if pending.is_empty() {
+                (String::new(), String::new())
+            } else {
+                pending.swap_remove(0)
+            };
+            Err(RolloutFailure::TimedOut {
                 deployment,
                 progress,
-                waited: elapsed,
-            });
-        }
-        // Sleep on a watch: the next change to any of the app's Deployments wakes us (pods are
-        // looked at again at least every 10 s, for failures that do not touch the Deployment).
-        let window = (timeout - elapsed)
-            .min(Duration::from_secs(10))
-            .as_secs()
-            .max(1) as u32;
-        let params = WatchParams::default()
-            .labels(&format!("{APP_LABEL}={app}"))
-            .timeout(window);
-        let version = list
-            .metadata
-            .resource_version
-            .clone()
-            .unwrap_or_else(|| "0".into());
-        let mut stream = api.watch(&params, &version).await?.boxed();
-        while let Some(event) = stream.try_next().await? {
-            if matches!(
-                event,
-                WatchEvent::Added(_) | WatchEvent::Modified(_) | WatchEvent::Deleted(_)
-            ) {
-                break;
-            }
+                waited,
+            })
         }
     }
 }

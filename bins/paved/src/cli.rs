@@ -26,6 +26,10 @@ use paved_core::spec::{self, SPEC_FILE};
                   An <APP> is a kubeapp.yaml, a directory holding one, or a name under apps/."
 )]
 pub struct Cli {
+    /// Say more: each error's causes under its line, and paved's debug logs (PAVED_LOG still
+    /// chooses the logs when set)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -91,6 +95,7 @@ pub struct ValidateArgs {
 pub fn main() -> ExitCode {
     quiet_on_closed_pipe();
     let cli = Cli::parse();
+    paved::steps::set_verbose(cli.verbose);
     ExitCode::from(run(cli))
 }
 

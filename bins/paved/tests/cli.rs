@@ -248,3 +248,26 @@ fn validate_searches_below_a_directory_and_names_a_missing_path() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no/such/dir does not exist"));
 }
+
+#[test]
+fn verbose_adds_the_causes_under_the_one_line() {
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "x"),
+        ("AWS_SECRET_ACCESS_KEY", "y"),
+        ("PAVED_AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+    ];
+    let quiet = paved_in(&env, &["plan", "apps/hello", "--live"]);
+    let quiet = text(&quiet.stderr);
+    assert_eq!(quiet.trim().lines().count(), 1, "{quiet}");
+    let verbose = paved_in(&env, &["-v", "plan", "apps/hello", "--live"]);
+    let stderr = text(&verbose.stderr);
+    assert_eq!(verbose.status.code(), Some(1), "{stderr}");
+    let first = stderr.lines().find(|l| l.starts_with("error:"));
+    assert_eq!(first, quiet.trim().lines().next(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.trim_start().starts_with("caused by:")),
+        "{stderr}"
+    );
+}

@@ -4,7 +4,7 @@
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::types::Tag;
 
-use super::describe_error;
+use super::AwsError;
 use paved_core::plan::{Color, cluster_name};
 use paved_core::spec::{KubeApp, Nodegroup, TaintEffect};
 
@@ -50,7 +50,7 @@ pub async fn tag_groups(
     client: &Client,
     groups: &[String],
     tags: &[(String, String)],
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, AwsError> {
     if groups.is_empty() {
         return Ok(Vec::new());
     }
@@ -59,7 +59,7 @@ pub async fn tag_groups(
         .set_auto_scaling_group_names(Some(groups.to_vec()))
         .send()
         .await
-        .map_err(|e| describe_error("describe Auto Scaling groups", &e))?;
+        .map_err(|e| AwsError::new("describe Auto Scaling groups", e))?;
     let existing: Vec<String> = found
         .auto_scaling_groups()
         .iter()
@@ -91,7 +91,7 @@ pub async fn tag_groups(
             .set_tags(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| describe_error("tag Auto Scaling groups", &e))?;
+            .map_err(|e| AwsError::new("tag Auto Scaling groups", e))?;
     }
     Ok(missing)
 }

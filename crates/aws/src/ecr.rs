@@ -10,14 +10,17 @@ use aws_sdk_ecr::types::{
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::describe_error;
+use super::AwsError;
 
 /// Errors talking to ECR.
 #[derive(Debug, thiserror::Error)]
 pub enum EcrError {
     /// An ECR API call failed (after retries).
+    #[error(transparent)]
+    Api(#[from] AwsError),
+    /// ECR answered 200 but did not do all of it (BatchDeleteImage's `failures`).
     #[error("{0}")]
-    Api(String),
+    Failures(String),
     /// ECR answered something paved cannot use.
     #[error("unexpected answer from ECR: {0}")]
     Unexpected(String),
@@ -94,9 +97,9 @@ pub async fn ensure(client: &Client, name: &str, holds: Holds) -> Result<Reposit
                 EcrError::Unexpected(format!("repository {name} exists but cannot be described"))
             })
         }
-        Err(e) => Err(EcrError::Api(describe_error(
+        Err(e) => Err(EcrError::Api(AwsError::new(
             &format!("create ECR repository {name}"),
-            &e,
+            e,
         ))),
     }
 }
@@ -115,9 +118,9 @@ pub async fn describe(client: &Client, name: &str) -> Result<Option<Repository>,
             created: false,
         })),
         Err(e) if e.code() == Some("RepositoryNotFoundException") => Ok(None),
-        Err(e) => Err(EcrError::Api(describe_error(
+        Err(e) => Err(EcrError::Api(AwsError::new(
             &format!("describe ECR repository {name}"),
-            &e,
+            e,
         ))),
     }
 }
@@ -146,7 +149,7 @@ pub async fn push_credentials(client: &Client) -> Result<PushCredentials, EcrErr
         .get_authorization_token()
         .send()
         .await
-        .map_err(|e| EcrError::Api(describe_error("get ECR authorization token", &e)))?;
+        .map_err(|e| EcrError::Api(AwsError::new("get ECR authorization token", e)))?;
     let data = out
         .authorization_data()
         .first()
@@ -193,9 +196,9 @@ pub async fn image_digest(
         {
             Ok(None)
         }
-        Err(e) => Err(EcrError::Api(describe_error(
+        Err(e) => Err(EcrError::Api(AwsError::new(
             &format!("describe image {repo}:{tag}"),
-            &e,
+            e,
         ))),
     }
 }
@@ -212,12 +215,7 @@ pub async fn ensure_blob(client: &Client, repo: &str, data: &[u8]) -> Result<Str
         .layer_digests(&digest)
         .send()
         .await
-        .map_err(|e| {
-            EcrError::Api(describe_error(
-                &format!("check blob {digest} in {repo}"),
-                &e,
-            ))
-        })?;
+        .map_err(|e| EcrError::Api(AwsError::new(&format!("check blob {digest} in {repo}"), e)))?;
     if have
         .layers()
         .iter()
@@ -231,7 +229,7 @@ pub async fn ensure_blob(client: &Client, repo: &str, data: &[u8]) -> Result<Str
         .repository_name(repo)
         .send()
         .await
-        .map_err(|e| EcrError::Api(describe_error(&what, &e)))?;
+        .map_err(|e| EcrError::Api(AwsError::new(&what, e)))?;
     let id = upload
         .upload_id()
         .ok_or_else(|| EcrError::Unexpected(format!("{what}: no upload id")))?;
@@ -245,7 +243,7 @@ pub async fn ensure_blob(client: &Client, repo: &str, data: &[u8]) -> Result<Str
         .layer_part_blob(Blob::new(data.to_vec()))
         .send()
         .await
-        .map_err(|e| EcrError::Api(describe_error(&what, &e)))?;
+        .map_err(|e| EcrError::Api(AwsError::new(&what, e)))?;
     match client
         .complete_layer_upload()
         .repository_name(repo)
@@ -257,7 +255,7 @@ pub async fn ensure_blob(client: &Client, repo: &str, data: &[u8]) -> Result<Str
         Ok(_) => Ok(digest),
         // Another process uploaded it meanwhile.
         Err(e) if e.code() == Some("LayerAlreadyExistsException") => Ok(digest),
-        Err(e) => Err(EcrError::Api(describe_error(&what, &e))),
+        Err(e) => Err(EcrError::Api(AwsError::new(&what, e))),
     }
 }
 
@@ -278,7 +276,7 @@ pub async fn delete_images(
         .set_image_ids(Some(ids))
         .send()
         .await
-        .map_err(|e| EcrError::Api(describe_error(&format!("delete images in {repo}"), &e)))?;
+        .map_err(|e| EcrError::Api(AwsError::new(&format!("delete images in {repo}"), e)))?;
     let failed = out
         .failures()
         .iter()
@@ -288,7 +286,7 @@ pub async fn delete_images(
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(EcrError::Api(format!(
+        Err(EcrError::Failures(format!(
             "delete images in {repo}: {}",
             failed.join("; ")
         )))

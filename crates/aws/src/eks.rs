@@ -13,7 +13,7 @@ use aws_sdk_eks::types::{
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::describe_error;
+use super::AwsError;
 use paved_core::plan::{Color, cluster_name};
 use paved_core::spec::{Arch, Capacity, ControlPlaneLog, KubeApp, Nodegroup, TaintEffect};
 use paved_wait::{Poll, WaitError, WaitOptions, wait_for};
@@ -38,8 +38,9 @@ pub mod tags {
 /// Errors from EKS.
 #[derive(Debug, thiserror::Error)]
 pub enum EksError {
-    #[error("{0}")]
-    Api(String),
+    /// An EKS API call failed (after retries).
+    #[error(transparent)]
+    Api(#[from] AwsError),
     /// A wait ran out of time.
     #[error("{0}")]
     TimedOut(String),
@@ -66,9 +67,9 @@ pub async fn describe_cluster(client: &Client, name: &str) -> Result<Option<Clus
     match client.describe_cluster().name(name).send().await {
         Ok(out) => Ok(out.cluster().cloned()),
         Err(e) if not_found(&e) => Ok(None),
-        Err(e) => Err(EksError::Api(describe_error(
+        Err(e) => Err(EksError::Api(AwsError::new(
             &format!("describe cluster {name}"),
-            &e,
+            e,
         ))),
     }
 }
@@ -78,7 +79,7 @@ pub async fn list_clusters(client: &Client) -> Result<Vec<String>, EksError> {
     let mut names = Vec::new();
     let mut pages = client.list_clusters().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| EksError::Api(describe_error("list clusters", &e)))?;
+        let page = page.map_err(|e| EksError::Api(AwsError::new("list clusters", e)))?;
         names.extend(page.clusters().iter().cloned());
     }
     Ok(names)
@@ -110,9 +111,9 @@ pub async fn describe_nodegroup(
     {
         Ok(out) => Ok(out.nodegroup().cloned()),
         Err(e) if not_found(&e) => Ok(None),
-        Err(e) => Err(EksError::Api(describe_error(
+        Err(e) => Err(EksError::Api(AwsError::new(
             &format!("describe nodegroup {cluster}/{name}"),
-            &e,
+            e,
         ))),
     }
 }
@@ -144,9 +145,9 @@ pub async fn list_nodegroups(client: &Client, cluster: &str) -> Result<Vec<Strin
             Ok(p) => names.extend(p.nodegroups().iter().cloned()),
             Err(e) if not_found(&e) => return Ok(Vec::new()),
             Err(e) => {
-                return Err(EksError::Api(describe_error(
+                return Err(EksError::Api(AwsError::new(
                     &format!("list nodegroups of {cluster}"),
-                    &e,
+                    e,
                 )));
             }
         }
@@ -250,12 +251,13 @@ fn created<T, E, R>(
     what: &str,
 ) -> Result<(), EksError>
 where
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some("ResourceInUseException") => Ok(()),
-        Err(e) => Err(EksError::Api(describe_error(what, &e))),
+        Err(e) => Err(EksError::Api(AwsError::new(what, e))),
     }
 }
 
@@ -434,9 +436,9 @@ pub async fn delete_nodegroup(
         // Already DELETING.
         Err(e) if e.code() == Some("ResourceInUseException") => {}
         Err(e) => {
-            return Err(EksError::Api(describe_error(
+            return Err(EksError::Api(AwsError::new(
                 &format!("delete nodegroup {cluster}/{name}"),
-                &e,
+                e,
             )));
         }
     }
@@ -469,9 +471,9 @@ pub async fn delete_cluster(
         Err(e) if not_found(&e) => return Ok(()),
         Err(e) if e.code() == Some("ResourceInUseException") => {}
         Err(e) => {
-            return Err(EksError::Api(describe_error(
+            return Err(EksError::Api(AwsError::new(
                 &format!("delete cluster {name}"),
-                &e,
+                e,
             )));
         }
     }
@@ -586,6 +588,6 @@ pub async fn tag_cluster(
         .set_tags(Some(tags))
         .send()
         .await
-        .map_err(|e| EksError::Api(describe_error("tag cluster", &e)))?;
+        .map_err(|e| EksError::Api(AwsError::new("tag cluster", e)))?;
     Ok(())
 }

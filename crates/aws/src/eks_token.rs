@@ -124,60 +124,13 @@ fn percent_encode(text: &str) -> String {
 
 /// The `ExecCredential` kubectl reads from a credential plugin.
 pub fn exec_credential(token: &EksToken) -> serde_json::Value {
-    let expires: chrono_like::Rfc3339 = token.expires.into();
+    let expires = paved_core::timestamp::rfc3339(token.expires);
     serde_json::json!({
         "kind": "ExecCredential",
         "apiVersion": "client.authentication.k8s.io/v1beta1",
         "spec": {},
-        "status": { "expirationTimestamp": expires.0, "token": token.token },
+        "status": { "expirationTimestamp": expires, "token": token.token },
     })
-}
-
-/// Just enough date formatting for RFC 3339 UTC timestamps, without a date crate.
-pub(crate) mod chrono_like {
-    use std::time::{SystemTime, UNIX_EPOCH};
-
-    pub struct Rfc3339(pub String);
-
-    impl From<SystemTime> for Rfc3339 {
-        fn from(t: SystemTime) -> Self {
-            let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            let (days, rem) = (secs / 86_400, secs % 86_400);
-            let (h, m, s) = (rem / 3600, rem / 60 % 60, rem % 60);
-            let (y, mo, d) = civil_from_days(days as i64);
-            Rfc3339(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z"))
-        }
-    }
-
-    /// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
-    fn civil_from_days(z: i64) -> (i64, u32, u32) {
-        let z = z + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let y = yoe + era * 400;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        (if m <= 2 { y + 1 } else { y }, m, d)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-        use std::time::Duration;
-
-        #[test]
-        fn formats_utc() {
-            let t = UNIX_EPOCH + Duration::from_secs(1_704_067_200 + 3661);
-            assert_eq!(Rfc3339::from(t).0, "2024-01-01T01:01:01Z");
-            assert_eq!(
-                Rfc3339::from(UNIX_EPOCH + Duration::from_secs(951_782_400)).0,
-                "2000-02-29T00:00:00Z"
-            );
-        }
-    }
 }
 
 #[cfg(test)]

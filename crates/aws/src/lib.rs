@@ -14,7 +14,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
 /// AWS connection flags shared by every step.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 pub struct AwsArgs {
     /// AWS region [default: the spec's cluster.region]. AWS_REGION is not read: a workflow's
     /// credentials step sets it to the runner's region, and the spec's region must win.
@@ -62,6 +62,38 @@ impl AwsArgs {
             loader = loader.credentials_provider(creds.clone());
         }
         loader.load().await
+    }
+}
+
+/// An AWS call that failed: one line people can act on (what paved asked, the service's code and
+/// message, or why nothing reached AWS), with the SDK's error kept as the cause for `-v`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct AwsError {
+    message: String,
+    code: Option<String>,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl AwsError {
+    /// `what` paved asked for (`describe cluster hello-blue`) and how it failed.
+    pub fn new<E, R>(what: &str, err: aws_sdk_ecr::error::SdkError<E, R>) -> AwsError
+    where
+        E: aws_sdk_ecr::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        use aws_sdk_ecr::error::ProvideErrorMetadata;
+        AwsError {
+            message: describe_error(what, &err),
+            code: err.code().map(str::to_string),
+            source: Box::new(err),
+        }
+    }
+
+    /// The service's error code (`ResourceInUseException`), when the service answered.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
     }
 }
 

@@ -15,7 +15,7 @@ use aws_sdk_ecr::error::ProvideErrorMetadata;
 use aws_sdk_ecr::types::ImageIdentifier;
 use serde_json::{Value, json};
 
-use super::describe_error;
+use super::AwsError;
 use super::ecr::{Holds, delete_images, ensure, ensure_blob};
 
 /// The tag that is the lock.
@@ -53,7 +53,7 @@ impl std::fmt::Display for Holder {
 }
 
 fn rfc3339(secs: u64) -> String {
-    super::eks_token::chrono_like::Rfc3339::from(UNIX_EPOCH + Duration::from_secs(secs)).0
+    paved_core::timestamp::rfc3339(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// Why a lock was not taken.
@@ -63,8 +63,14 @@ pub enum LockError {
         "another deploy of this app is running: {0}. Wait for it, or, if it is gone, run again with --break-lock"
     )]
     Held(Holder),
+    /// An ECR call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Ecr(#[from] super::ecr::EcrError),
+    /// The lock is in a state paved cannot take it from; the message says what to do.
     #[error("{0}")]
-    Api(String),
+    Stuck(String),
 }
 
 /// A lock this process holds. Release it with [`DeployLock::release`]; dropping it keeps the
@@ -170,12 +176,8 @@ pub async fn acquire(
     ttl: Duration,
     force: bool,
 ) -> Result<DeployLock, LockError> {
-    ensure(client, repository, Holds::Images)
-        .await
-        .map_err(|e| LockError::Api(e.to_string()))?;
-    ensure_blob(client, repository, EMPTY_BLOB)
-        .await
-        .map_err(|e| LockError::Api(e.to_string()))?;
+    ensure(client, repository, Holds::Images).await?;
+    ensure_blob(client, repository, EMPTY_BLOB).await?;
     let host = this_host();
     let mut broke = None;
     // A second round after breaking a stale lock or finding it released meanwhile; a third
@@ -218,9 +220,9 @@ pub async fn acquire(
                     Some("ImageTagAlreadyExistsException" | "ImageAlreadyExistsException")
                 ) => {}
             Err(e) => {
-                return Err(LockError::Api(describe_error(
+                return Err(LockError::Aws(AwsError::new(
                     &format!("take the deploy lock ({repository}:{LOCK_TAG})"),
-                    &e,
+                    e,
                 )));
             }
         }
@@ -241,7 +243,7 @@ pub async fn acquire(
     }
     match read(client, repository).await? {
         Some((_, current)) => Err(LockError::Held(current)),
-        None => Err(LockError::Api(format!(
+        None => Err(LockError::Stuck(format!(
             "the deploy lock ({repository}:{LOCK_TAG}) kept changing hands; try again"
         ))),
     }
@@ -264,9 +266,9 @@ pub async fn read(
         // No repository yet, so no lock either.
         Err(e) if e.code() == Some("RepositoryNotFoundException") => return Ok(None),
         Err(e) => {
-            return Err(LockError::Api(describe_error(
+            return Err(LockError::Aws(AwsError::new(
                 &format!("read the deploy lock ({repository}:{LOCK_TAG})"),
-                &e,
+                e,
             )));
         }
     };
@@ -280,7 +282,7 @@ pub async fn read(
         .to_string();
     let holder =
         Holder::from_manifest(image.image_manifest().unwrap_or_default()).ok_or_else(|| {
-            LockError::Api(format!(
+            LockError::Stuck(format!(
                 "{repository}:{LOCK_TAG} is not a paved deploy lock; delete that tag"
             ))
         })?;
@@ -291,7 +293,7 @@ async fn delete(client: &Client, repository: &str, digest: &str) -> Result<(), L
     delete_images(client, repository, &[digest.to_string()])
         .await
         .map_err(|e| {
-            LockError::Api(format!(
+            LockError::Stuck(format!(
                 "delete the deploy lock ({repository}:{LOCK_TAG}): {e}; delete that tag by hand, or the next deploy waits for it to expire"
             ))
         })

@@ -1,29 +1,37 @@
 //! Route53: reading the app's weighted records (one per color). Writing them is switch-traffic's.
 
 use aws_sdk_route53::Client;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_route53::error::ProvideErrorMetadata;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
 };
 
-use super::describe_error;
+use paved_wait::{Attempt, Backoff, Poll, WaitError, WaitOptions};
+
+use super::AwsError;
 use paved_core::plan::Color;
 use paved_core::spec::Dns;
 
 /// Errors talking to Route53.
 #[derive(Debug, thiserror::Error)]
 pub enum Route53Error {
-    #[error("{0}")]
-    Api(String),
+    /// A Route 53 API call failed (after retries).
+    #[error(transparent)]
+    Api(#[from] AwsError),
+    /// A record or batch paved built is incomplete (a bug: the SDK's builder says what).
+    #[error("building a Route 53 request: {0}")]
+    Build(#[from] aws_sdk_route53::error::BuildError),
     /// The spec names a zone the account does not have.
     #[error("no hosted zone `{0}` in this account")]
     NoZone(String),
     /// Route53 refused a change batch because a record is not as it was read: someone else
     /// changed it in between. Nothing was changed.
-    #[error("{0}")]
-    Conflict(String),
+    #[error(
+        "{0}: the records changed since they were read (another deploy or controller?); nothing was changed"
+    )]
+    Conflict(#[source] AwsError),
     /// Records at the name that paved did not create.
     #[error("{0}")]
     NotOwned(String),
@@ -133,10 +141,7 @@ pub async fn zone_id(client: &Client, dns: &Dns) -> Result<String, Route53Error>
             .send()
             .await
             .map_err(|e| {
-                Route53Error::Api(describe_error(
-                    &format!("find hosted zone {}", dns.zone),
-                    &e,
-                ))
+                Route53Error::Api(AwsError::new(&format!("find hosted zone {}", dns.zone), e))
             })?;
         let page: Vec<Zone> = out.hosted_zones().iter().map(Zone::from_sdk).collect();
         let past = page.iter().any(|z| z.name != wanted);
@@ -169,12 +174,12 @@ pub async fn delete_record(
         .action(ChangeAction::Delete)
         .resource_record_set(record.clone())
         .build()
-        .map_err(|e| Route53Error::Api(e.to_string()))?;
+        .map_err(Route53Error::Build)?;
     let batch = ChangeBatch::builder()
         .comment("paved teardown")
         .changes(change)
         .build()
-        .map_err(|e| Route53Error::Api(e.to_string()))?;
+        .map_err(Route53Error::Build)?;
     client
         .change_resource_record_sets()
         .hosted_zone_id(id)
@@ -182,13 +187,13 @@ pub async fn delete_record(
         .send()
         .await
         .map_err(|e| {
-            Route53Error::Api(describe_error(
+            Route53Error::Api(AwsError::new(
                 &format!(
                     "delete the {} record of {}",
                     record.set_identifier().unwrap_or("?"),
                     record.name()
                 ),
-                &e,
+                e,
             ))
         })?;
     Ok(())
@@ -231,7 +236,7 @@ pub async fn read_state(
             .send()
             .await
             .map_err(|e| {
-                Route53Error::Api(describe_error(&format!("read records of {start}"), &e))
+                Route53Error::Api(AwsError::new(&format!("read records of {start}"), e))
             })?;
         listed.extend(out.resource_record_sets().iter().cloned());
     }
@@ -285,7 +290,7 @@ pub async fn zones(client: &Client) -> Result<Vec<Zone>, Route53Error> {
     let mut out = Vec::new();
     let mut pages = client.list_hosted_zones().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| Route53Error::Api(describe_error("list hosted zones", &e)))?;
+        let page = page.map_err(|e| Route53Error::Api(AwsError::new("list hosted zones", e)))?;
         out.extend(page.hosted_zones().iter().map(Zone::from_sdk));
     }
     Ok(out)
@@ -307,9 +312,9 @@ pub async fn zone_records(
                 .set_start_record_identifier(id.clone());
         }
         let page = req.send().await.map_err(|e| {
-            Route53Error::Api(describe_error(
+            Route53Error::Api(AwsError::new(
                 &format!("read the records of zone {zone_id}"),
-                &e,
+                e,
             ))
         })?;
         out.extend(page.resource_record_sets().iter().cloned());
@@ -348,10 +353,10 @@ pub fn weighted_cname(
             ResourceRecord::builder()
                 .value(target)
                 .build()
-                .map_err(|e| Route53Error::Api(e.to_string()))?,
+                .map_err(Route53Error::Build)?,
         )
         .build()
-        .map_err(|e| Route53Error::Api(e.to_string()))
+        .map_err(Route53Error::Build)
 }
 
 /// The ownership record for `app` at `name`.
@@ -364,10 +369,10 @@ pub fn owner_txt(name: &str, app: &str, ttl: i64) -> Result<ResourceRecordSet, R
             ResourceRecord::builder()
                 .value(owner_value(app))
                 .build()
-                .map_err(|e| Route53Error::Api(e.to_string()))?,
+                .map_err(Route53Error::Build)?,
         )
         .build()
-        .map_err(|e| Route53Error::Api(e.to_string()))
+        .map_err(Route53Error::Build)
 }
 
 pub fn change(action: ChangeAction, record: ResourceRecordSet) -> Result<Change, Route53Error> {
@@ -375,7 +380,7 @@ pub fn change(action: ChangeAction, record: ResourceRecordSet) -> Result<Change,
         .action(action)
         .resource_record_set(record)
         .build()
-        .map_err(|e| Route53Error::Api(e.to_string()))
+        .map_err(Route53Error::Build)
 }
 
 /// Submit one change batch; returns the change id. A batch whose DELETE does not match the
@@ -391,9 +396,14 @@ pub async fn submit(
         .comment(comment)
         .set_changes(Some(changes))
         .build()
-        .map_err(|e| Route53Error::Api(e.to_string()))?;
-    let mut delay = Duration::from_millis(500);
-    for attempt in 1.. {
+        .map_err(Route53Error::Build)?;
+    // PriorRequestNotComplete: the zone is still applying an earlier change.
+    let busy = Backoff {
+        first: Duration::from_millis(500),
+        max: Duration::from_secs(8),
+        attempts: 8,
+    };
+    paved_wait::retry("Route 53 change", busy, |_| async {
         match client
             .change_resource_record_sets()
             .hosted_zone_id(zone_id)
@@ -401,30 +411,22 @@ pub async fn submit(
             .send()
             .await
         {
-            Ok(out) => {
-                return Ok(out
-                    .change_info()
+            Ok(out) => Attempt::Done(
+                out.change_info()
                     .map(|c| c.id().to_string())
-                    .unwrap_or_default());
-            }
-            Err(e) if e.code() == Some("PriorRequestNotComplete") && attempt < 8 => {
-                tracing::info!(
-                    "Route53 is still applying an earlier change; retrying in {}ms",
-                    delay.as_millis()
-                );
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(8));
-            }
-            Err(e) if e.code() == Some("InvalidChangeBatch") => {
-                return Err(Route53Error::Conflict(format!(
-                    "{}: the records changed since they were read (another deploy or controller?); nothing was changed",
-                    describe_error("Route53 refused the change", &e)
-                )));
-            }
-            Err(e) => return Err(Route53Error::Api(describe_error("change records", &e))),
+                    .unwrap_or_default(),
+            ),
+            Err(e) if e.code() == Some("PriorRequestNotComplete") => Attempt::Again {
+                error: Route53Error::Api(AwsError::new("change records", e)),
+                after: None,
+            },
+            Err(e) if e.code() == Some("InvalidChangeBatch") => Attempt::Failed(
+                Route53Error::Conflict(AwsError::new("Route53 refused the change", e)),
+            ),
+            Err(e) => Attempt::Failed(Route53Error::Api(AwsError::new("change records", e))),
         }
-    }
-    unreachable!("the loop returns")
+    })
+    .await
 }
 
 /// Poll GetChange every `interval` until INSYNC.
@@ -434,27 +436,24 @@ pub async fn wait_insync(
     interval: Duration,
     timeout: Duration,
 ) -> Result<(), Route53Error> {
-    let start = Instant::now();
-    loop {
+    let what = format!("Route 53 change {change_id}");
+    paved_wait::wait_for(&what, WaitOptions::new(interval, timeout), || async {
         let out = client
             .get_change()
             .id(change_id)
             .send()
             .await
-            .map_err(|e| {
-                Route53Error::Api(describe_error(&format!("get change {change_id}"), &e))
-            })?;
-        if out.change_info().map(|c| c.status()) == Some(&ChangeStatus::Insync) {
-            return Ok(());
-        }
-        if start.elapsed() >= timeout {
-            return Err(Route53Error::TimedOut(format!(
-                "change {change_id} still PENDING after {}s",
-                timeout.as_secs()
-            )));
-        }
-        tokio::time::sleep(interval).await;
-    }
+            .map_err(|e| Route53Error::Api(AwsError::new(&format!("get change {change_id}"), e)))?;
+        Ok(match out.change_info().map(|c| c.status()) {
+            Some(ChangeStatus::Insync) => Poll::Ready(()),
+            other => Poll::Pending(other.map_or("unknown".into(), |s| s.as_str().to_string())),
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        WaitError::Failed(e) => e,
+        timed_out => Route53Error::TimedOut(timed_out.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -10,3 +10,4 @@ pub mod names;
 pub mod plan;
 pub mod render;
 pub mod spec;
+pub mod timestamp;

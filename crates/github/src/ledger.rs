@@ -14,11 +14,29 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::Context;
+use paved_wait::{Attempt, Backoff};
+
 use super::rest::{GitHub, GitHubError};
 use paved_actions as actions;
 
+/// Rounds of write-and-check against parallel jobs writing the same comment.
+const SETTLE_ROUNDS: Backoff = Backoff {
+    first: Duration::ZERO,
+    max: Duration::ZERO,
+    attempts: 3,
+};
+
+/// Why a round of writing the comment did not stick.
+#[derive(Debug, thiserror::Error)]
+enum CommentRace {
+    #[error("another job's write replaced our rows")]
+    Overwritten,
+    #[error(transparent)]
+    GitHub(GitHubError),
+}
+
 /// Where a step reports, for every step that takes part in a deploy.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 pub struct LedgerArgs {
     /// The GitHub deployment this step reports to: `paved plan --record`'s `deployment-id` output
     #[arg(long, env = "PAVED_DEPLOYMENT_ID", hide_env_values = true)]
@@ -30,7 +48,7 @@ pub struct LedgerArgs {
 }
 
 /// Which GitHub environment an app's deployments belong to.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 pub struct EnvironmentArgs {
     /// The GitHub environment of the app's deployments [default: the app's name, or
     /// <app>/<stage> with --stage]
@@ -428,7 +446,7 @@ impl Ledger {
         let state = match report.state {
             DeployState::SuccessIfRolling => {
                 let d = self.gh.deployment(id).await?;
-                if d["payload"]["strategy"].as_str() == Some("rolling") {
+                if d.payload["strategy"].as_str() == Some("rolling") {
                     DeployState::Success
                 } else {
                     DeployState::InProgress
@@ -475,42 +493,69 @@ impl Ledger {
         for pull in self.pulls().await? {
             // Parallel jobs (build-image and create-cluster) may write in between, or both create
             // the comment: write, let them settle, fold duplicates into the oldest comment and
-            // write again if our row is gone.
-            for _ in 0..3 {
-                let found = self.gh.find_comments(pull, &self.app).await?;
-                let mut state = self.merge(found.first(), report, &row);
-                for (_, body) in found.iter().skip(1) {
-                    if let Some(other) = CommentState::parse(body).filter(|o| o.sha == state.sha) {
-                        for (phase, r) in other.rows {
-                            state.rows.entry(phase).or_insert(r);
-                        }
-                    }
-                }
-                state.rows.extend(rows.iter().cloned());
-                if !report.details.is_empty() {
-                    state.details = report.details.clone();
-                }
-                let keep = found.first().map(|c| c.0);
-                self.gh
-                    .save_comment(pull, keep, &self.app, &state.render())
-                    .await?;
-                for (duplicate, _) in found.iter().skip(1) {
-                    self.gh.delete_comment(*duplicate).await?;
+            // write again if our row is gone (three rounds; then the other job's write stands).
+            let written = paved_wait::retry("the pull request comment", SETTLE_ROUNDS, |_| async {
+                if let Err(e) = self.write_rows(pull, report, &row, &rows).await {
+                    return Attempt::Failed(CommentRace::GitHub(e));
                 }
                 if self.settle.is_zero() {
-                    break;
+                    return Attempt::Done(());
                 }
-                tokio::time::sleep(self.settle).await;
-                let after = self.gh.find_comments(pull, &self.app).await?;
-                let kept = after.len() == 1
-                    && CommentState::parse(&after[0].1)
-                        .is_some_and(|s| rows.iter().all(|(p, r)| s.rows.get(p) == Some(r)));
-                if kept {
-                    break;
+                paved_wait::pause("other jobs' writes to the comment", self.settle).await;
+                match self.kept(pull, &rows).await {
+                    Ok(true) => Attempt::Done(()),
+                    Ok(false) => Attempt::Again {
+                        error: CommentRace::Overwritten,
+                        after: Some(Duration::ZERO),
+                    },
+                    Err(e) => Attempt::Failed(CommentRace::GitHub(e)),
                 }
+            })
+            .await;
+            if let Err(CommentRace::GitHub(e)) = written {
+                return Err(e);
             }
         }
         Ok(())
+    }
+
+    /// Write our rows into the app's comment, folding duplicates into the oldest.
+    async fn write_rows(
+        &self,
+        pull: u64,
+        report: &Report,
+        row: &Row,
+        rows: &[(Phase, Row)],
+    ) -> Result<(), GitHubError> {
+        let found = self.gh.find_comments(pull, &self.app).await?;
+        let mut state = self.merge(found.first(), report, row);
+        for (_, body) in found.iter().skip(1) {
+            if let Some(other) = CommentState::parse(body).filter(|o| o.sha == state.sha) {
+                for (phase, r) in other.rows {
+                    state.rows.entry(phase).or_insert(r);
+                }
+            }
+        }
+        state.rows.extend(rows.iter().cloned());
+        if !report.details.is_empty() {
+            state.details = report.details.clone();
+        }
+        let keep = found.first().map(|c| c.0);
+        self.gh
+            .save_comment(pull, keep, &self.app, &state.render())
+            .await?;
+        for (duplicate, _) in found.iter().skip(1) {
+            self.gh.delete_comment(*duplicate).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the app has one comment and it still holds our rows.
+    async fn kept(&self, pull: u64, rows: &[(Phase, Row)]) -> Result<bool, GitHubError> {
+        let after = self.gh.find_comments(pull, &self.app).await?;
+        Ok(after.len() == 1
+            && CommentState::parse(&after[0].1)
+                .is_some_and(|s| rows.iter().all(|(p, r)| s.rows.get(p) == Some(r))))
     }
 
     /// The state to write: what the comment holds for this commit, or a fresh table.

@@ -2,14 +2,17 @@
 //! token signed here), and the deletion of load-balanced Services before a teardown.
 
 pub mod apply;
+pub mod wait;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_sdk_eks::types::Cluster;
 use base64::Engine;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DeleteParams, ListParams};
+use kube::runtime::watcher;
+use paved_wait::{Poll, WaitError, WaitOptions};
 
 use paved_aws::eks_token;
 
@@ -25,6 +28,16 @@ pub enum KubeError {
     /// Something did not finish in time.
     #[error("{0}")]
     TimedOut(String),
+}
+
+impl KubeError {
+    /// A wait's end as a KubeError: its own error, or the timeout naming what was waited for.
+    pub fn from_wait(e: WaitError<KubeError>) -> KubeError {
+        match e {
+            WaitError::Failed(e) => e,
+            timed_out => KubeError::TimedOut(timed_out.to_string()),
+        }
+    }
 }
 
 /// A client for an EKS cluster, authenticated with a token signed from `credentials`.
@@ -112,35 +125,43 @@ pub async fn delete_load_balancers(
         tracing::info!("deleting Service {ns}/{name} and its load balancer");
         deleted.push(format!("{ns}/{name}"));
     }
-    let start = Instant::now();
-    loop {
-        let left = services
-            .list(&ListParams::default().labels(&selector))
-            .await?;
-        let remaining: Vec<String> = left
-            .items
-            .iter()
-            .filter(|s| s.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer"))
-            .filter_map(|s| {
-                Some(format!(
-                    "{}/{}",
-                    s.metadata.namespace.as_deref()?,
-                    s.metadata.name.as_deref()?
-                ))
+    // The load balancer controller removes its finalizer once the ELB is gone.
+    let changes = wait::Changes::new(
+        services.clone(),
+        watcher::Config::default().labels(&selector),
+    );
+    paved_wait::wait_for_change(
+        "load-balanced Services to go",
+        WaitOptions::new(Duration::from_secs(5), timeout),
+        || async {
+            let left = services
+                .list(&ListParams::default().labels(&selector))
+                .await?;
+            let remaining: Vec<String> = left
+                .items
+                .iter()
+                .filter(|s| {
+                    s.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer")
+                })
+                .filter_map(|s| {
+                    Some(format!(
+                        "{}/{}",
+                        s.metadata.namespace.as_deref()?,
+                        s.metadata.name.as_deref()?
+                    ))
+                })
+                .collect();
+            Ok(if remaining.is_empty() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending(format!("still there: {}", remaining.join(", ")))
             })
-            .collect();
-        if remaining.is_empty() {
-            return Ok(deleted);
-        }
-        if start.elapsed() > timeout {
-            return Err(KubeError::TimedOut(format!(
-                "Services still there after {}s: {}",
-                timeout.as_secs(),
-                remaining.join(", ")
-            )));
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    }
+        },
+        |window| changes.within(window),
+    )
+    .await
+    .map_err(KubeError::from_wait)?;
+    Ok(deleted)
 }
 
 /// The API server to reach for one color, among `--kube-endpoint` values (`<color>=<url>` or a

@@ -10,6 +10,7 @@ use crate::spec::StrategyPreference;
 
 /// One of the app's clusters as found in AWS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LiveCluster {
     pub color: Color,
     /// The `paved.dev/cluster-hash` tag, if the cluster has one.

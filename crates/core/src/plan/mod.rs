@@ -12,9 +12,16 @@ use crate::hash::{cluster_hash, cluster_identity, short};
 use crate::render::{KubeObject, RenderOptions, render};
 use crate::spec::{Capacity, KubeApp, LoadedApp};
 
-/// What a deploy of one app would do.
+/// The version of the plan's JSON form: a change that removes or renames a field raises it.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// What a deploy of one app would do. Its JSON form (`--output json`) names fields in
+/// camelCase, carries durations in seconds and the steps as values; `formatVersion` says which
+/// form it is.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Plan {
+    pub format_version: u32,
     pub app: String,
     pub spec: String,
     pub image: ImagePlan,
@@ -25,13 +32,133 @@ pub struct Plan {
     pub live: Live,
     pub decision: Decision,
     /// The steps the deploy runs, in order.
-    pub steps: Vec<String>,
+    pub steps: Vec<PlannedStep>,
     /// For a blue/green deploy: how long both clusters run side by side.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub both_clusters_for: Option<String>,
+    pub both_clusters_for: Option<Overlap>,
+}
+
+/// One step of the deploy, as a value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    tag = "step",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum Step {
+    /// Skipped when the registry has the image's content hash.
+    BuildImage,
+    /// The cluster a step works on is `None` offline, when it depends on the live state.
+    CreateCluster {
+        cluster: Option<String>,
+    },
+    ApplySpecs {
+        cluster: Option<String>,
+    },
+    Verify {
+        cluster: Option<String>,
+    },
+    SwitchTraffic {
+        to: Option<Color>,
+        weights: Vec<u8>,
+        hold_seconds: u64,
+    },
+    Bake {
+        seconds: u64,
+    },
+    Teardown {
+        cluster: Option<String>,
+    },
+}
+
+/// A step, and whether it runs only if the deploy turns out blue/green (offline plans).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedStep {
+    #[serde(flatten)]
+    pub step: Step,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub only_if_blue_green: bool,
+}
+
+/// How long both clusters run during a blue/green deploy, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overlap {
+    pub typical_seconds: u64,
+    pub longest_seconds: u64,
+}
+
+impl std::fmt::Display for Overlap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::spec::units::format_duration;
+        use std::time::Duration;
+        write!(
+            f,
+            "about {} (at most {})",
+            format_duration(Duration::from_secs(self.typical_seconds)),
+            format_duration(Duration::from_secs(self.longest_seconds))
+        )
+    }
+}
+
+impl std::fmt::Display for PlannedStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::spec::units::format_duration;
+        use std::time::Duration;
+        // Offline, a cluster is named by its role: which color it is depends on the live state.
+        let either = |c: &Option<String>| {
+            c.clone()
+                .unwrap_or_else(|| "the serving cluster (rolling) or the new one".into())
+        };
+        match &self.step {
+            Step::BuildImage => {
+                write!(
+                    f,
+                    "build-image (skipped if the registry has the content hash)"
+                )
+            }
+            Step::CreateCluster { cluster } => write!(
+                f,
+                "create-cluster {}",
+                cluster
+                    .clone()
+                    .unwrap_or_else(|| "of the color that serves no traffic".into())
+            ),
+            Step::ApplySpecs { cluster } => write!(f, "apply-specs to {}", either(cluster)),
+            Step::Verify { cluster } => write!(f, "verify {}", either(cluster)),
+            Step::SwitchTraffic {
+                to,
+                weights,
+                hold_seconds,
+            } => {
+                let weights: Vec<String> = weights.iter().map(|w| format!("{w}%")).collect();
+                write!(
+                    f,
+                    "switch-traffic to {}: {}, holding {} each",
+                    to.map_or_else(|| "the new color".to_string(), |c| c.to_string()),
+                    weights.join(" -> "),
+                    format_duration(Duration::from_secs(*hold_seconds))
+                )
+            }
+            Step::Bake { seconds } => {
+                write!(f, "bake {}", format_duration(Duration::from_secs(*seconds)))
+            }
+            Step::Teardown { cluster } => write!(
+                f,
+                "teardown {}",
+                cluster.clone().unwrap_or_else(|| "the old cluster".into())
+            ),
+        }?;
+        if self.only_if_blue_green {
+            write!(f, " (if blue-green)")?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImagePlan {
     pub builder: &'static str,
     pub repository: String,
@@ -80,9 +207,9 @@ pub struct ObjectRow {
 pub struct DnsPlan {
     pub name: String,
     pub zone: String,
-    pub ttl: u32,
+    pub ttl_seconds: u32,
     pub traffic_steps: Vec<u8>,
-    pub hold: String,
+    pub hold_seconds: u64,
 }
 
 /// The image an app's objects are rendered with before a build has named a digest.
@@ -147,6 +274,7 @@ pub fn plan(loaded: &LoadedApp, live: Live, image: Option<String>) -> Plan {
         _ => None,
     };
     Plan {
+        format_version: PLAN_FORMAT_VERSION,
         both_clusters_for,
         app: app.name.clone(),
         spec: loaded.path.display().to_string(),
@@ -184,9 +312,9 @@ pub fn plan(loaded: &LoadedApp, live: Live, image: Option<String>) -> Plan {
         dns: app.dns.as_ref().map(|d| DnsPlan {
             name: d.name.clone(),
             zone: d.zone.clone(),
-            ttl: d.ttl,
+            ttl_seconds: d.ttl,
             traffic_steps: app.deploy.traffic.steps.clone(),
-            hold: app.deploy.traffic.hold.clone(),
+            hold_seconds: seconds_of(&app.deploy.traffic.hold),
         }),
         live,
         decision,
@@ -194,29 +322,30 @@ pub fn plan(loaded: &LoadedApp, live: Live, image: Option<String>) -> Plan {
     }
 }
 
+/// A duration the spec's checks accepted, in whole seconds.
+fn seconds_of(text: &str) -> u64 {
+    crate::spec::units::parse_duration(text).map_or(0, |d| d.as_secs())
+}
+
 /// How long both clusters run during a blue/green deploy: from the new cluster's creation (EKS
 /// takes about 15 minutes) through verify, each traffic step (about a minute to INSYNC, then the
 /// TTL and the hold) and the bake, to the old cluster's teardown.
-pub fn overlap(app: &KubeApp) -> String {
-    use crate::spec::units::{format_duration, parse_duration};
-    use std::time::Duration;
-    let minute = Duration::from_secs(60);
-    let verify = parse_duration(&app.deploy.verify.timeout).unwrap_or(10 * minute);
-    let hold = parse_duration(&app.deploy.traffic.hold).unwrap_or_default();
-    let bake = parse_duration(&app.deploy.bake).unwrap_or_default();
-    let ttl = Duration::from_secs(app.dns.as_ref().map_or(0, |d| u64::from(d.ttl)));
+pub fn overlap(app: &KubeApp) -> Overlap {
+    let minute = 60;
+    let verify = crate::spec::units::parse_duration(&app.deploy.verify.timeout)
+        .map_or(10 * minute, |d| d.as_secs());
+    let hold = seconds_of(&app.deploy.traffic.hold);
+    let bake = seconds_of(&app.deploy.bake);
+    let ttl = app.dns.as_ref().map_or(0, |d| u64::from(d.ttl));
     let steps = if app.dns.is_some() {
-        app.deploy.traffic.steps.len() as u32
+        app.deploy.traffic.steps.len() as u64
     } else {
         0
     };
-    let typical = 15 * minute + 3 * minute + steps * (minute + ttl + hold) + bake;
-    let longest = 40 * minute + verify + steps * (5 * minute + ttl + hold) + bake;
-    format!(
-        "about {} (at most {})",
-        format_duration(typical),
-        format_duration(longest)
-    )
+    Overlap {
+        typical_seconds: 15 * minute + 3 * minute + steps * (minute + ttl + hold) + bake,
+        longest_seconds: 40 * minute + verify + steps * (5 * minute + ttl + hold) + bake,
+    }
 }
 
 fn row(o: &KubeObject) -> ObjectRow {
@@ -228,48 +357,67 @@ fn row(o: &KubeObject) -> ObjectRow {
     }
 }
 
-fn steps(app: &KubeApp, decision: &Decision) -> Vec<String> {
-    let name = &app.name;
-    let traffic = app
-        .deploy
-        .traffic
-        .steps
-        .iter()
-        .map(|s| format!("{s}%"))
-        .collect::<Vec<_>>()
-        .join(" -> ");
-    let blue_green = |color: String, replaces: Option<String>| {
+fn steps(app: &KubeApp, decision: &Decision) -> Vec<PlannedStep> {
+    let cluster = |c: Option<Color>| c.map(|c| cluster_name(&app.name, c));
+    // The blue/green path; `only_if_blue_green` marks what a rolling update skips.
+    let blue_green = |color: Option<Color>, replaces: Option<Option<Color>>, offline: bool| {
+        let both = |step| PlannedStep {
+            step,
+            only_if_blue_green: false,
+        };
+        let new_cluster = |step| PlannedStep {
+            step,
+            only_if_blue_green: offline,
+        };
         let mut s = vec![
-            "build-image (skipped if the registry has the content hash)".to_string(),
-            format!("create-cluster {name}-{color}"),
-            format!("apply-specs to {name}-{color}"),
-            format!("verify {name}-{color}"),
+            both(Step::BuildImage),
+            new_cluster(Step::CreateCluster {
+                cluster: cluster(color),
+            }),
+            both(Step::ApplySpecs {
+                cluster: cluster(color),
+            }),
+            both(Step::Verify {
+                cluster: cluster(color),
+            }),
         ];
         if app.dns.is_some() {
-            s.push(format!(
-                "switch-traffic to {color}: {traffic}, holding {} each",
-                app.deploy.traffic.hold
-            ));
+            s.push(new_cluster(Step::SwitchTraffic {
+                to: color,
+                weights: app.deploy.traffic.steps.clone(),
+                hold_seconds: seconds_of(&app.deploy.traffic.hold),
+            }));
         }
         if let Some(old) = replaces {
-            s.push(format!("bake {}", app.deploy.bake));
-            s.push(format!("teardown {name}-{old}"));
+            s.push(new_cluster(Step::Bake {
+                seconds: seconds_of(&app.deploy.bake),
+            }));
+            s.push(new_cluster(Step::Teardown {
+                cluster: cluster(old),
+            }));
         }
         s
     };
     match decision {
-        Decision::Rolling { color, .. } => vec![
-            "build-image (skipped if the registry has the content hash)".to_string(),
-            format!("apply-specs to {name}-{color}"),
-            format!("verify {name}-{color}"),
-        ],
+        Decision::Rolling { color, .. } => [
+            Step::BuildImage,
+            Step::ApplySpecs {
+                cluster: cluster(Some(*color)),
+            },
+            Step::Verify {
+                cluster: cluster(Some(*color)),
+            },
+        ]
+        .into_iter()
+        .map(|step| PlannedStep {
+            step,
+            only_if_blue_green: false,
+        })
+        .collect(),
         Decision::BlueGreen {
             color, replaces, ..
-        } => blue_green(color.to_string(), replaces.map(|c| c.to_string())),
-        Decision::Undecided { .. } => blue_green("<new color>".into(), Some("<old color>".into()))
-            .into_iter()
-            .map(|s| format!("{s} (if blue-green)"))
-            .collect(),
+        } => blue_green(Some(*color), replaces.map(Some), false),
+        Decision::Undecided { .. } => blue_green(None, Some(None), true),
         Decision::Refused { .. } => Vec::new(),
     }
 }
@@ -372,9 +520,11 @@ impl Plan {
                     "\ndns: {} in zone {}, ttl {}s; traffic steps {} holding {}",
                     d.name,
                     d.zone,
-                    d.ttl,
+                    d.ttl_seconds,
                     steps.join(" -> "),
-                    d.hold
+                    crate::spec::units::format_duration(std::time::Duration::from_secs(
+                        d.hold_seconds
+                    ))
                 );
             }
             None => {
@@ -424,7 +574,7 @@ impl Plan {
                 out,
                 "| **dns** | `{}` (ttl {}s), steps {} |",
                 d.name,
-                d.ttl,
+                d.ttl_seconds,
                 steps.join(" → ")
             );
         }
@@ -463,7 +613,7 @@ impl Plan {
         if !self.steps.is_empty() {
             let _ = writeln!(out, "\n**steps**\n");
             for (i, s) in self.steps.iter().enumerate() {
-                let _ = writeln!(out, "{}. {}", i + 1, md_cell(s));
+                let _ = writeln!(out, "{}. {}", i + 1, md_cell(&s.to_string()));
             }
         }
         out

@@ -153,7 +153,7 @@ impl KubeObject {
 
     /// The object as a YAML document.
     pub fn to_yaml(&self) -> String {
-        serde_yaml_ng::to_string(self).unwrap_or_default()
+        crate::spec::yaml::to_string(self).unwrap_or_default()
     }
 }
 

@@ -76,8 +76,16 @@ fn load_checked(path: &Path) -> Result<LoadedApp, SpecError> {
         return Err(SpecError::Invalid(problems));
     };
     let schema = super::json_schema();
-    problems.extend(SchemaChecker::new(&schema).check(&tree));
-    if !problems.is_empty() {
+    let structural = SchemaChecker::new(&schema).check(&tree);
+    if !structural.is_empty() || !problems.is_empty() {
+        // Every problem in one run: the meaning of what is well formed is checked too.
+        problems.extend(super::validate::validate_despite(
+            &tree,
+            &structural,
+            &schema,
+        ));
+        problems.extend(structural);
+        problems.sort_by_key(|p| (p.loc.source.path.clone(), p.loc.offset));
         return Err(SpecError::Invalid(problems));
     }
     let spec: KubeApp = match serde_json::from_value(tree.to_json()) {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as J};
 
 use super::diagnostics::Problem;
 use super::units::{parse_cpu, parse_duration, parse_memory};
-use super::yaml::{Node, Plain, Value};
+use super::yaml::{Node, PathSeg, Plain, Value};
 
 pub struct SchemaChecker<'s> {
     root: &'s J,
@@ -26,6 +26,13 @@ impl<'s> SchemaChecker<'s> {
         for p in &mut problems {
             if p.help.is_none() {
                 p.help = Some("`paved schema` prints what each key takes".into());
+            }
+            // A missing key belongs to the mapping that lacks it: point at the key that names
+            // the mapping (`cluster:`), not at whichever entry the mapping starts with.
+            if p.message.starts_with("missing key `")
+                && let Some((PathSeg::Key(last), parent)) = segments(&p.path).split_last()
+            {
+                p.loc = node.find(parent).key_loc(last).clone();
             }
         }
         problems
@@ -196,7 +203,8 @@ impl<'s> SchemaChecker<'s> {
             }
             match additional {
                 Some(J::Bool(false)) => {
-                    let mut p = Problem::new(&key.loc, path, format!("unknown key `{}`", key.name));
+                    let mut p =
+                        Problem::new(&key.loc, child, format!("unknown key `{}`", key.name));
                     let names: Vec<&str> = properties.keys().map(String::as_str).collect();
                     p = match closest(&key.name, &names) {
                         Some(best) => p.help(format!("did you mean `{best}`?")),
@@ -407,4 +415,25 @@ fn check_format(format: &str, text: &str) -> Option<(String, Option<String>)> {
             .map(|e| (e, Some("e.g. `30s`, `10m`, `1h30m`".to_string()))),
         _ => None,
     }
+}
+
+/// The segments of a dotted path as problems write it (`components.web.ports`, `files[0].src`).
+fn segments(path: &str) -> Vec<PathSeg> {
+    let mut out = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let mut rest = part;
+        if let Some(open) = rest.find('[') {
+            out.push(PathSeg::Key(rest[..open].to_string()));
+            rest = &rest[open..];
+            while let Some(end) = rest.find(']') {
+                if let Ok(i) = rest[1..end].parse() {
+                    out.push(PathSeg::Index(i));
+                }
+                rest = &rest[end + 1..];
+            }
+        } else {
+            out.push(PathSeg::Key(rest.to_string()));
+        }
+    }
+    out
 }

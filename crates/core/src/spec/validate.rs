@@ -25,6 +25,98 @@ pub fn validate(spec: &KubeApp, tree: &Node, schema: &serde_json::Value) -> Vec<
     v.problems
 }
 
+/// The semantic problems that can be found while the file also has structural ones: the checks
+/// of each part (the name, the image, the cluster, each component, config keys) that still reads
+/// as its type once the structurally wrong values are left out, and every check when the whole
+/// spec does. Nothing is reported twice: `structural` problems' values are not looked at again.
+pub fn validate_despite(
+    tree: &Node,
+    structural: &[Problem],
+    schema: &serde_json::Value,
+) -> Vec<Problem> {
+    let mut json = tree.to_json();
+    for p in structural {
+        remove_at(&mut json, &p.path);
+    }
+    let mut v = Validator {
+        tree,
+        schema: SchemaChecker::new(schema),
+        problems: Vec::new(),
+    };
+    if let Ok(spec) = serde_json::from_value::<KubeApp>(json.clone()) {
+        v.app(&spec);
+    } else {
+        if let Some(name) = json.get("name").and_then(|n| n.as_str()) {
+            v.app_name(name);
+        }
+        if let Some(image) = part::<Image>(&json, "image") {
+            v.image(&image);
+        }
+        if let Some(cluster) = part::<Cluster>(&json, "cluster") {
+            v.cluster(&cluster);
+        }
+        if let Some(components) = json.get("components").and_then(|c| c.as_object()) {
+            for (name, value) in components {
+                if let Ok(c) = serde_json::from_value::<Component>(value.clone()) {
+                    v.component(name, &c);
+                }
+            }
+        }
+        if let Some(config) = json.get("config").and_then(|c| c.as_object()) {
+            v.config_keys(config.keys());
+        }
+    }
+    // A check of a value under a structural problem's path would say the same thing again.
+    v.problems
+        .into_iter()
+        .filter(|p| {
+            !structural
+                .iter()
+                .any(|s| !s.path.is_empty() && under(&p.path, &s.path))
+        })
+        .collect()
+}
+
+fn part<T: serde::de::DeserializeOwned>(json: &serde_json::Value, key: &str) -> Option<T> {
+    serde_json::from_value(json.get(key)?.clone()).ok()
+}
+
+/// Whether dotted path `p` is `parent` or inside it.
+fn under(p: &str, parent: &str) -> bool {
+    p == parent
+        || p.strip_prefix(parent)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Remove the value at a dotted path (`components.web.ports`, `files[0]`), if there is one.
+fn remove_at(json: &mut serde_json::Value, path: &str) {
+    let Some((parent, last)) = path.rsplit_once('.').or(Some(("", path))) else {
+        return;
+    };
+    if last.is_empty() || last.contains('[') {
+        // An item of a list: the list goes, not just the item (its indices would shift).
+        if let Some(list) = last.split('[').next().filter(|l| !l.is_empty()) {
+            let joined = if parent.is_empty() {
+                list.to_string()
+            } else {
+                format!("{parent}.{list}")
+            };
+            remove_at(json, &joined);
+        }
+        return;
+    }
+    let mut node = json;
+    for key in parent.split('.').filter(|k| !k.is_empty()) {
+        match node.get_mut(key) {
+            Some(next) => node = next,
+            None => return,
+        }
+    }
+    if let Some(map) = node.as_object_mut() {
+        map.remove(last);
+    }
+}
+
 struct Validator<'t> {
     tree: &'t Node,
     schema: SchemaChecker<'t>,
@@ -149,18 +241,33 @@ impl Validator<'_> {
         }
     }
 
-    fn app(&mut self, spec: &KubeApp) {
-        let name_at = root().k("name");
-        if let Err(why) = dns1123_label(&spec.name, MAX_APP_NAME) {
+    fn app_name(&mut self, name: &str) {
+        if let Err(why) = dns1123_label(name, MAX_APP_NAME) {
             self.err(
-                &name_at,
-                format!("app name `{}` {why}", spec.name),
+                &root().k("name"),
+                format!("app name `{name}` {why}"),
                 Some(format!(
                     "use lowercase letters, digits and '-', at most {MAX_APP_NAME} characters, e.g. `{}`",
-                    suggest_label(&spec.name)
+                    suggest_label(name)
                 )),
             );
         }
+    }
+
+    fn config_keys<'k>(&mut self, keys: impl Iterator<Item = &'k String>) {
+        for key in keys {
+            if !env_name(key) {
+                self.err_key(
+                    &root().k("config").k(key),
+                    format!("config key `{key}` is not a valid environment variable name"),
+                    Some("use letters, digits and '_', not starting with a digit".into()),
+                );
+            }
+        }
+    }
+
+    fn app(&mut self, spec: &KubeApp) {
+        self.app_name(&spec.name);
         self.image(&spec.image);
         self.cluster(&spec.cluster);
         if spec.components.is_empty() {
@@ -173,15 +280,7 @@ impl Validator<'_> {
         for (name, component) in &spec.components {
             self.component(name, component);
         }
-        for key in spec.config.keys() {
-            if !env_name(key) {
-                self.err_key(
-                    &root().k("config").k(key),
-                    format!("config key `{key}` is not a valid environment variable name"),
-                    Some("use letters, digits and '_', not starting with a digit".into()),
-                );
-            }
-        }
+        self.config_keys(spec.config.keys());
         if let Some(role) = spec
             .service_account
             .as_ref()

@@ -9,8 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use granit_parser::{Event, Marker, Parser, ScalarStyle};
 
 /// One source file, shared by every node parsed from it.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,39 +27,14 @@ pub struct Loc {
     pub column: usize,
 }
 
-/// Byte offsets of yaml-rust2's character indexes (miette wants bytes), found in constant time:
-/// searching from the start for each node was quadratic in the file's size. ASCII text (nearly
-/// every spec) needs no table; other text gets one entry per character, once.
-struct Offsets {
-    /// The byte offset of each character, when the text is not ASCII.
-    table: Option<Vec<u32>>,
-    len: usize,
-}
-
-impl Offsets {
-    fn new(text: &str) -> Offsets {
-        let table = (!text.is_ascii()).then(|| {
-            text.char_indices()
-                .map(|(byte, _)| u32::try_from(byte).unwrap_or(u32::MAX))
-                .collect()
-        });
-        Offsets {
-            table,
-            len: text.len(),
-        }
-    }
-
-    fn of(&self, index: usize) -> usize {
-        match &self.table {
-            None => index.min(self.len),
-            Some(table) => table.get(index).map_or(self.len, |b| *b as usize),
-        }
-    }
-}
-
 impl Loc {
-    fn at(source: &Arc<Source>, mark: Marker, offsets: &Offsets) -> Self {
-        let offset = offsets.of(mark.index());
+    fn at(source: &Arc<Source>, mark: Marker) -> Self {
+        // The parser counts characters and bytes; miette wants bytes. A parser reading from a
+        // string always knows them; the character index is the bytes of ASCII text.
+        let offset = mark
+            .byte_offset()
+            .unwrap_or_else(|| mark.index())
+            .min(source.text.len());
         Loc {
             source: Arc::clone(source),
             offset,
@@ -262,7 +236,6 @@ pub struct SyntaxError {
 /// Parse one document. An empty file is an empty mapping.
 pub fn parse(source: Arc<Source>) -> Result<Node, Vec<SyntaxError>> {
     let mut builder = TreeBuilder {
-        offsets: Offsets::new(&source.text),
         source: Arc::clone(&source),
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -270,12 +243,16 @@ pub fn parse(source: Arc<Source>) -> Result<Node, Vec<SyntaxError>> {
         documents: Vec::new(),
         errors: Vec::new(),
     };
-    let mut parser = Parser::new_from_str(&source.text);
-    if let Err(e) = parser.load(&mut builder, true) {
-        return Err(vec![SyntaxError {
-            message: e.info().to_string(),
-            loc: Loc::at(&source, *e.marker(), &Offsets::new(&source.text)),
-        }]);
+    for event in Parser::new_from_str(&source.text) {
+        match event {
+            Ok((event, span)) => builder.on_event(event, span.start),
+            Err(e) => {
+                return Err(vec![SyntaxError {
+                    message: e.info(),
+                    loc: Loc::at(&source, *e.marker()),
+                }]);
+            }
+        }
     }
     if !builder.errors.is_empty() {
         return Err(builder.errors);
@@ -319,7 +296,6 @@ enum Frame {
 const MAX_ALIAS_NODES: usize = 100_000;
 
 struct TreeBuilder {
-    offsets: Offsets,
     source: Arc<Source>,
     stack: Vec<Frame>,
     /// Anchored nodes and how many nodes each holds.
@@ -381,27 +357,30 @@ impl TreeBuilder {
     }
 }
 
-impl MarkedEventReceiver for TreeBuilder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        let at = Loc::at(&self.source, mark, &self.offsets);
+impl TreeBuilder {
+    fn on_event(&mut self, ev: Event<'_>, mark: Marker) {
+        let at = Loc::at(&self.source, mark);
         let loc = || at.clone();
         match ev {
             Event::Scalar(text, style, anchor, _tag) => {
-                let quoted = !matches!(style, TScalarStyle::Plain);
+                let quoted = !matches!(style, ScalarStyle::Plain);
                 let node = Node {
-                    value: Value::Scalar(Scalar { text, quoted }),
+                    value: Value::Scalar(Scalar {
+                        text: text.into_owned(),
+                        quoted,
+                    }),
                     loc: loc(),
                 };
                 self.push_node(node, anchor);
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(_, anchor, _) => {
                 let node = Node {
                     value: Value::Seq(Vec::new()),
                     loc: loc(),
                 };
                 self.stack.push(Frame::Seq(node, anchor));
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(_, anchor, _) => {
                 let node = Node {
                     value: Value::Map(Vec::new()),
                     loc: loc(),
@@ -438,13 +417,19 @@ impl MarkedEventReceiver for TreeBuilder {
                     loc: loc(),
                 }),
             },
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+            // Stream and document boundaries, comments, anchor names: nothing of the tree.
+            _ => {}
         }
     }
+}
+
+/// `value` as YAML, the way paved writes manifests and kubeconfigs: strings a YAML 1.1 reader
+/// (Kubernetes') would take for a bool, a number or null quoted; multi-line strings as `|`
+/// blocks; long single-line strings (image references) left on their line, not folded.
+pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, serde_saphyr::SerializeError> {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(value, options)
 }
 
 #[cfg(test)]
@@ -469,6 +454,62 @@ mod tests {
         // "bé: x\n" has a two-byte character before the value.
         let b = t.get("bé").expect("bé");
         assert_eq!(&b.loc.source.text[b.loc.offset..b.loc.offset + 1], "x");
+    }
+
+    #[test]
+    fn positions_after_a_block_of_non_ascii_text_stay_exact() {
+        // A literal block of multi-byte text, then a key: its offset must be the key's bytes.
+        let text = "config:\n  motd: |\n    grüße aus köln\n    ünd mehr\nafter: yes\n";
+        let t = tree(text);
+        let loc = t.key_loc("after");
+        assert_eq!((loc.line, loc.column), (5, 1));
+        assert_eq!(&text[loc.offset..loc.offset + 5], "after");
+    }
+
+    #[test]
+    fn written_strings_stay_strings_for_yaml_1_1_readers() {
+        // Kubernetes reads YAML 1.1: unquoted, these would be bools, numbers or null.
+        let tricky = [
+            "on",
+            "off",
+            "yes",
+            "no",
+            "y",
+            "n",
+            "True",
+            "~",
+            "null",
+            "",
+            "0755",
+            "1e3",
+            "0x1F",
+            "1.30",
+            "1_000",
+            "2026-12-06",
+            "12:30",
+        ];
+        let text = to_string(&tricky).expect("yaml");
+        let back = parse(Arc::new(Source {
+            path: "t.yaml".into(),
+            text: text.clone(),
+        }))
+        .expect("parses");
+        let Value::Seq(items) = &back.value else {
+            panic!("a list: {text}");
+        };
+        for (item, want) in items.iter().zip(tricky) {
+            let Value::Scalar(s) = &item.value else {
+                panic!("{text}")
+            };
+            assert!(s.quoted, "{want:?} is written unquoted:\n{text}");
+            assert_eq!(s.text, want);
+        }
+        // Long single-line strings (image references) stay on their line.
+        let image = format!(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{}",
+            "0".repeat(64)
+        );
+        assert_eq!(to_string(&[&image]).expect("yaml"), format!("- {image}\n"));
     }
 
     #[test]
