@@ -37,7 +37,7 @@ pub enum GitHubError {
     BadApiUrl {
         api: String,
         #[source]
-        source: octocrab::Error,
+        source: Box<octocrab::Error>,
     },
     #[error("GitHub rejected the token (401): it is missing, expired or revoked")]
     Unauthorized,
@@ -60,14 +60,14 @@ pub enum GitHubError {
     Unexpected {
         what: String,
         #[source]
-        source: octocrab::Error,
+        source: Box<octocrab::Error>,
     },
     #[error("cannot reach GitHub at {api} for {what}")]
     Unreachable {
         api: String,
         what: String,
         #[source]
-        source: octocrab::Error,
+        source: Box<octocrab::Error>,
     },
 }
 
@@ -157,7 +157,7 @@ impl GitHub {
         }
         let bad_url = |source| GitHubError::BadApiUrl {
             api: ctx.api_url.clone(),
-            source,
+            source: Box::new(source),
         };
         let http = reqwest::Client::builder()
             .user_agent(concat!("paved/", env!("CARGO_PKG_VERSION")))
@@ -219,13 +219,13 @@ impl GitHub {
                 e @ (octocrab::Error::Serde { .. } | octocrab::Error::Json { .. }) => {
                     GitHubError::Unexpected {
                         what: what.into(),
-                        source: e,
+                        source: Box::new(e),
                     }
                 }
                 source => GitHubError::Unreachable {
                     api: self.api.clone(),
                     what: what.into(),
-                    source,
+                    source: Box::new(source),
                 },
             });
         };
