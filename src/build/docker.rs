@@ -123,7 +123,10 @@ async fn run(cmd: &mut tokio::process::Command, what: &str) -> Result<String, Bu
         .stdin(Stdio::null())
         .output()
         .await
-        .map_err(|e| BuildError::Docker(format!("cannot run docker ({what}): {e}")))?;
+        .map_err(|source| BuildError::Run {
+            what: format!("docker ({what})"),
+            source,
+        })?;
     if !out.status.success() {
         return Err(BuildError::Docker(format!(
             "docker {what} exited with {}: {}",
@@ -132,6 +135,13 @@ async fn run(cmd: &mut tokio::process::Command, what: &str) -> Result<String, Bu
         )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn docker_login(source: std::io::Error) -> BuildError {
+    BuildError::Run {
+        what: "docker login".into(),
+        source,
+    }
 }
 
 /// `docker login`, the password on stdin, into this build's config only.
@@ -155,17 +165,14 @@ async fn login(
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| BuildError::Docker(format!("cannot run docker login: {e}")))?;
+        .map_err(docker_login)?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(password.as_bytes())
             .await
-            .map_err(|e| BuildError::Docker(format!("docker login: {e}")))?;
+            .map_err(docker_login)?;
     }
-    let out = child
-        .wait_with_output()
-        .await
-        .map_err(|e| BuildError::Docker(format!("docker login: {e}")))?;
+    let out = child.wait_with_output().await.map_err(docker_login)?;
     if !out.status.success() {
         return Err(BuildError::Docker(format!(
             "docker login {registry} failed: {}",
@@ -242,7 +249,10 @@ pub async fn build_and_push(
         .stdin(Stdio::null())
         .status()
         .await
-        .map_err(|e| BuildError::Docker(format!("cannot run {}: {e}", docker_bin.display())))?;
+        .map_err(|source| BuildError::Run {
+            what: docker_bin.display().to_string(),
+            source,
+        })?;
     if !status.success() {
         return Err(BuildError::Docker(format!(
             "docker buildx build exited with {status}"

@@ -39,6 +39,13 @@ pub enum BuildError {
     /// docker buildx failed.
     #[error("{0}")]
     Docker(String),
+    /// The docker CLI could not be started or talked to.
+    #[error("cannot run {what}: {source}")]
+    Run {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// The tag exists and names a different image.
     #[error(
         "{repo}:{tag} already names {existing}, not the {ours} just built: the build is not reproducible, or the tag was reused"

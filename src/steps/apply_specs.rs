@@ -87,7 +87,7 @@ pub async fn connect(
         })?;
     let credentials = crate::aws::credentials(&sdk)
         .await
-        .map_err(StepError::Failed)?;
+        .map_err(StepError::failed)?;
     let region = aws
         .region
         .clone()

@@ -55,7 +55,7 @@ async fn token(args: &TokenArgs) -> Result<Value, StepError> {
     let sdk = args.aws.sdk_config(&region).await;
     let creds = crate::aws::credentials(&sdk)
         .await
-        .map_err(StepError::Failed)?;
+        .map_err(StepError::failed)?;
     let t = eks_token::token(&args.cluster, &region, creds, SystemTime::now())
         .map_err(StepError::failed)?;
     Ok(eks_token::exec_credential(&t))

@@ -43,6 +43,13 @@ pub enum StepError {
     /// its causes, for `-v` (exit 1).
     #[error(transparent)]
     Call(Box<dyn std::error::Error + Send + Sync>),
+    /// A call failed while paved was doing what `doing` says (exit 1).
+    #[error("{doing}: {source}")]
+    During {
+        doing: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl StepError {
@@ -50,13 +57,25 @@ impl StepError {
         match self {
             StepError::Spec(_) | StepError::BadInput(_) => exit::BAD_INPUT,
             StepError::VerifyFailed(_) => exit::VERIFY_FAILED,
-            StepError::Failed(_) | StepError::Call(_) => exit::FAILED,
+            StepError::Failed(_) | StepError::Call(_) | StepError::During { .. } => exit::FAILED,
         }
     }
 
     /// A failed call, its error kept whole (a message of paved's own is taken as well).
     pub fn failed(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         StepError::Call(e.into())
+    }
+
+    /// A failed call, named by what it was for: "cannot read the deployments: <the call's error>".
+    pub fn during<E>(doing: impl Into<String>) -> impl FnOnce(E) -> Self
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let doing = doing.into();
+        move |source| StepError::During {
+            doing,
+            source: source.into(),
+        }
     }
 
     /// What caused this error, outermost first, without lines the message already says.

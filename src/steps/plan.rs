@@ -152,7 +152,7 @@ async fn record(
         let previous = ledger
             .previous(&out.environment)
             .await
-            .map_err(|e| StepError::Failed(format!("cannot read the deployments: {e}")))?;
+            .map_err(StepError::during("cannot read the deployments"))?;
         let mut payload = ledger::payload(
             &p.app,
             color.as_str(),
@@ -175,7 +175,7 @@ async fn record(
                 &format!("paved {summary}"),
             )
             .await
-            .map_err(|e| StepError::Failed(format!("cannot create the deployment: {e}")))?;
+            .map_err(StepError::during("cannot create the deployment"))?;
         tracing::info!("GitHub deployment {id} in environment {}", out.environment);
         ledger.close_unfinished(&previous.unfinished, id).await;
         out.deployment = Some(id);

@@ -207,7 +207,7 @@ pub async fn run(args: &Args) -> Result<TeardownOutcome, StepError> {
     }
     let credentials = crate::aws::credentials(&sdk)
         .await
-        .map_err(StepError::Failed)?;
+        .map_err(StepError::failed)?;
     match crate::kube::eks_client(
         &cluster,
         &app.cluster.region,

@@ -179,15 +179,28 @@ fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
         .join(" ")
 }
 
+/// Why no credentials could be had for signing.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// The SDK config has no provider at all.
+    #[error("no AWS credentials: set AWS_PROFILE, the AWS_* variables, or assume a role by OIDC")]
+    NoProvider,
+    /// The provider chain failed; the SDK's error says which source and why.
+    #[error("cannot load AWS credentials: {source}")]
+    Load {
+        #[source]
+        source: aws_credential_types::provider::error::CredentialsError,
+    },
+}
+
 /// The credentials the SDK config resolves to (for signing EKS tokens).
-pub async fn credentials(sdk: &SdkConfig) -> Result<Credentials, String> {
+pub async fn credentials(sdk: &SdkConfig) -> Result<Credentials, CredentialsError> {
     use aws_credential_types::provider::ProvideCredentials;
-    let provider = sdk.credentials_provider().ok_or_else(|| {
-        "no AWS credentials: set AWS_PROFILE, the AWS_* variables, or assume a role by OIDC"
-            .to_string()
-    })?;
+    let provider = sdk
+        .credentials_provider()
+        .ok_or(CredentialsError::NoProvider)?;
     provider
         .provide_credentials()
         .await
-        .map_err(|e| format!("cannot load AWS credentials: {e}"))
+        .map_err(|source| CredentialsError::Load { source })
 }
