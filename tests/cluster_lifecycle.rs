@@ -20,7 +20,7 @@ fn write_spec(dir: &Path, name: &str, instance: &str) {
 image: {{ native: {{ files: [{{ src: bin, dest: /bin/app }}] }} }}
 cluster:
   region: us-east-1
-  version: \"1.33\"
+  version: \"1.35\"
   network: {{ subnets: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002] }}
   roles:
     cluster: arn:aws:iam::123456789012:role/paved-cluster
@@ -563,4 +563,200 @@ async fn the_specs_region_wins_over_aws_region() {
     };
     assert!(in_region("eu-west-1").await, "created where the spec says");
     assert!(!in_region("us-west-2").await, "not in AWS_REGION's region");
+}
+
+/// A new cluster runs EKS Auto Mode on the standard support policy; `cluster.admins` get
+/// cluster-admin access entries, kept in step (paved's own entries only); the add-ons the spec
+/// needs are created at EKS's default version; apply-specs gives the service account its IAM
+/// role by Pod Identity before the pods start, and takes it away when the spec drops it.
+#[tokio::test]
+async fn a_cluster_gets_auto_mode_admins_addons_and_pod_identity() {
+    let Some(bed) = Bed::new("access").await else {
+        return;
+    };
+    let spec = bed.dir.path().join("kubeapp.yaml");
+    let original = std::fs::read_to_string(&spec).expect("spec");
+    let deployer = "arn:aws:iam::123456789012:role/deployer";
+    let alice = "arn:aws:iam::123456789012:user/alice";
+    let with = |admins: &[&str], role: Option<&str>| {
+        let mut text = original.replace(
+            "  roles:\n",
+            &format!("  admins: [{}]\n  roles:\n", admins.join(", ")),
+        );
+        text = text.replace(
+            "web: { ports: { http: 8080 }",
+            "web: { autoscaling: { min: 2, max: 4 }, ports: { http: 8080 }",
+        );
+        if let Some(role) = role {
+            text.push_str(&format!("serviceAccount: {{ iamRole: {role} }}\n"));
+        }
+        std::fs::write(&spec, text).expect("spec");
+    };
+    with(&[deployer, alice], None);
+    let made = bed.create(Some(Color::Blue)).await.expect("create");
+    assert_eq!(
+        made.admins.added,
+        vec![deployer.to_string(), alice.to_string()]
+    );
+    let versioned: Vec<&str> = made
+        .created_addons
+        .iter()
+        .filter_map(|a| a.split_once('@').map(|(name, _)| name))
+        .collect();
+    assert_eq!(
+        versioned,
+        [
+            "vpc-cni",
+            "kube-proxy",
+            "coredns",
+            "eks-pod-identity-agent",
+            "metrics-server"
+        ]
+    );
+    assert!(
+        made.created_addons[0].ends_with("@v0.4.0-bed.1"),
+        "{:?}",
+        made.created_addons
+    );
+
+    let eks_client = bed.eks().await;
+    let cluster = bed.c(Color::Blue);
+    let described = eks::describe_cluster(&eks_client, &cluster)
+        .await
+        .expect("describe")
+        .expect("exists");
+    let compute = described.compute_config().expect("compute config");
+    assert_eq!(compute.enabled(), Some(true));
+    assert_eq!(compute.node_pools(), ["general-purpose", "system"]);
+    assert_eq!(
+        compute.node_role_arn(),
+        Some("arn:aws:iam::123456789012:role/paved-nodes")
+    );
+    assert_eq!(
+        described
+            .upgrade_policy()
+            .and_then(|u| u.support_type())
+            .map(|s| s.as_str()),
+        Some("STANDARD")
+    );
+    let policies = eks_client
+        .list_associated_access_policies()
+        .cluster_name(&cluster)
+        .principal_arn(alice)
+        .send()
+        .await
+        .expect("policies");
+    assert_eq!(
+        policies.associated_access_policies()[0].policy_arn(),
+        Some(paved::aws::eks_access::CLUSTER_ADMIN_POLICY)
+    );
+
+    // Someone adds an entry by hand; the spec drops alice. Only paved's entry goes.
+    let by_hand = "arn:aws:iam::123456789012:role/break-glass";
+    eks_client
+        .create_access_entry()
+        .cluster_name(&cluster)
+        .principal_arn(by_hand)
+        .send()
+        .await
+        .expect("entry by hand");
+    with(&[deployer], None);
+    let again = bed.create(Some(Color::Blue)).await.expect("adopt");
+    assert!(again.adopted && again.created_addons.is_empty());
+    assert_eq!(again.admins.removed, vec![alice.to_string()]);
+    let mut entries = paved::aws::eks_access::list_access_entries(&eks_client, &cluster)
+        .await
+        .expect("entries");
+    entries.sort();
+    assert_eq!(entries, vec![by_hand.to_string(), deployer.to_string()]);
+
+    // apply-specs: the association first, then the objects; again with another role; then none.
+    let fake = support::fake_kube::FakeKube::start();
+    let apply = || {
+        let args = paved::steps::apply_specs::Args {
+            aws: moto_args(&bed.aws),
+            ..paved::steps::apply_specs::Args::new(
+                &bed.app(),
+                paved::steps::apply_specs::ClusterArgs {
+                    color: Some(Color::Blue),
+                    kube_endpoint: vec![format!("blue={}", fake.url)],
+                    ..Default::default()
+                },
+                "127.0.0.1:5000/app@sha256:2222222222222222222222222222222222222222222222222222222222222222",
+            )
+        };
+        async move { paved::steps::apply_specs::run(&args).await }
+    };
+    let role = |arn: &str| {
+        let eks_client = eks_client.clone();
+        let (cluster, ns) = (cluster.clone(), bed.name.clone());
+        let arn = arn.to_string();
+        async move {
+            let listed = eks_client
+                .list_pod_identity_associations()
+                .cluster_name(&cluster)
+                .namespace(&ns)
+                .service_account(&ns)
+                .send()
+                .await
+                .expect("list");
+            let id = listed
+                .associations()
+                .first()
+                .and_then(|a| a.association_id())?;
+            let found = eks_client
+                .describe_pod_identity_association()
+                .cluster_name(&cluster)
+                .association_id(id)
+                .send()
+                .await
+                .expect("describe");
+            let got = found
+                .association()
+                .and_then(|a| a.role_arn())
+                .map(String::from);
+            assert!(
+                got.as_deref() == Some(arn.as_str()) || arn.is_empty(),
+                "{got:?}"
+            );
+            got
+        }
+    };
+    let first_role = "arn:aws:iam::123456789012:role/app-pods";
+    with(&[deployer], Some(first_role));
+    let applied = apply().await.expect("apply");
+    let access = applied.access.expect("access on an EKS cluster");
+    assert_eq!(
+        access.pod_identity,
+        paved::aws::eks_access::PodIdentityChange::Created
+    );
+    assert!(role(first_role).await.is_some());
+    let service_account = fake
+        .get(&format!(
+            "/api/v1/namespaces/{0}/serviceaccounts/{0}",
+            bed.name
+        ))
+        .expect("service account");
+    assert_eq!(service_account["automountServiceAccountToken"], true);
+    assert!(
+        service_account["metadata"]["annotations"].is_null(),
+        "no IRSA annotation"
+    );
+
+    with(
+        &[deployer],
+        Some("arn:aws:iam::123456789012:role/app-pods-2"),
+    );
+    let access = apply().await.expect("apply").access.expect("access");
+    assert_eq!(
+        access.pod_identity,
+        paved::aws::eks_access::PodIdentityChange::Updated
+    );
+    with(&[deployer], None);
+    let access = apply().await.expect("apply").access.expect("access");
+    assert_eq!(
+        access.pod_identity,
+        paved::aws::eks_access::PodIdentityChange::Deleted
+    );
+    assert_eq!(role("").await, None);
 }

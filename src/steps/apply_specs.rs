@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::aws::AwsArgs;
 use crate::aws::eks::{self, tags};
+use crate::aws::eks_access::{self, AdminChanges, PodIdentityChange};
 use crate::github::actions;
 use crate::github::ledger::{LedgerArgs, Outcome, Phase, Report};
 use crate::hash::objects_hash;
@@ -143,10 +144,21 @@ impl Args {
     }
 }
 
+/// The access entries and the Pod Identity association apply-specs kept in step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterAccess {
+    pub admins: AdminChanges,
+    pub pod_identity: PodIdentityChange,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ApplyOutcome {
     pub cluster: String,
     pub dry_run: bool,
+    /// What changed in the EKS cluster's access (not on kubeconfig contexts, nor with --diff).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<ClusterAccess>,
     pub objects: Vec<Applied>,
 }
 
@@ -188,6 +200,10 @@ pub async fn run(args: &Args) -> Result<ApplyOutcome, StepError> {
             );
         }
     }
+    let mut access = None;
+    if let (Some((eks_client, _)), false) = (&conn.eks, args.diff) {
+        access = Some(ensure_access(eks_client, &conn.name, app).await?);
+    }
     let results = apply_all(&conn.client, &app.name, &objects, args.diff)
         .await
         .map_err(StepError::failed)?;
@@ -200,7 +216,41 @@ pub async fn run(args: &Args) -> Result<ApplyOutcome, StepError> {
     Ok(ApplyOutcome {
         cluster: conn.name,
         dry_run: args.diff,
+        access,
         objects: results,
+    })
+}
+
+/// Who may reach the cluster and which IAM role the pods get, in step with the spec before
+/// anything is applied: the Pod Identity agent hands a pod its role's credentials when the pod
+/// starts, so the association must exist before the Deployments roll.
+async fn ensure_access(
+    client: &aws_sdk_eks::Client,
+    cluster: &str,
+    app: &spec::KubeApp,
+) -> Result<ClusterAccess, StepError> {
+    let admins = eks_access::ensure_admins(client, cluster, app)
+        .await
+        .map_err(StepError::failed)?;
+    let role = app
+        .service_account
+        .as_ref()
+        .and_then(|s| s.iam_role.as_deref());
+    // The namespace and the service account are both named after the app (render).
+    let pod_identity = eks_access::ensure_pod_identity(client, cluster, &app.name, &app.name, role)
+        .await
+        .map_err(StepError::failed)?;
+    if pod_identity != PodIdentityChange::Unchanged {
+        tracing::info!(
+            "Pod Identity of {}/{}: {pod_identity:?} ({})",
+            app.name,
+            app.name,
+            role.unwrap_or("no role")
+        );
+    }
+    Ok(ClusterAccess {
+        admins,
+        pod_identity,
     })
 }
 

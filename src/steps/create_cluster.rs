@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::aws::eks::{self, tags};
+use crate::aws::eks_access::{self, AdminChanges};
 use crate::aws::live;
 use crate::aws::{AwsArgs, autoscaling};
 use crate::github::actions;
@@ -50,6 +51,10 @@ pub struct ClusterOutcome {
     /// The cluster existed with the same cluster hash.
     pub adopted: bool,
     pub created_nodegroups: Vec<String>,
+    /// Access entries of `cluster.admins` added and removed.
+    pub admins: AdminChanges,
+    /// Managed add-ons created, as `name@version`.
+    pub created_addons: Vec<String>,
     /// Auto Scaling groups that could not be tagged because they do not exist (yet).
     pub untagged_groups: Vec<String>,
 }
@@ -179,6 +184,25 @@ pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
         .await
         .map_err(StepError::failed)?;
 
+    // Admins first, so the cluster can be reached by the other jobs and humans from here on.
+    let admins = eks_access::ensure_admins(&eks_client, &name, app)
+        .await
+        .map_err(StepError::failed)?;
+    for a in &admins.added {
+        tracing::info!("{a} is an admin of {name}");
+    }
+    // The add-ons before the nodegroups: their nodes need the network plugin to become Ready.
+    let created_addons = eks_access::ensure_addons(
+        &eks_client,
+        &name,
+        &app.cluster.version,
+        &eks_access::addons_for(app),
+    )
+    .await
+    .map_err(StepError::failed)?;
+    for a in &created_addons {
+        tracing::info!("add-on {a} created on {name}");
+    }
     let existing = eks::list_nodegroups(&eks_client, &name)
         .await
         .map_err(StepError::failed)?;
@@ -224,6 +248,8 @@ pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
         endpoint: cluster.endpoint().unwrap_or_default().to_string(),
         adopted,
         created_nodegroups: created,
+        admins,
+        created_addons,
         untagged_groups: untagged,
     })
 }

@@ -6,16 +6,20 @@ use std::time::Duration;
 use aws_sdk_eks::Client;
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_sdk_eks::types::{
-    AmiTypes, AuthenticationMode, CapacityTypes, Cluster, ClusterStatus, CreateAccessConfigRequest,
-    LogSetup, LogType, Logging, Nodegroup as EksNodegroup, NodegroupScalingConfig, NodegroupStatus,
-    Taint as EksTaint, TaintEffect as EksTaintEffect, VpcConfigRequest,
+    AmiTypes, AuthenticationMode, BlockStorage, CapacityTypes, Cluster, ClusterStatus,
+    ComputeConfigRequest, CreateAccessConfigRequest, ElasticLoadBalancing,
+    KubernetesNetworkConfigRequest, LogSetup, LogType, Logging, Nodegroup as EksNodegroup,
+    NodegroupScalingConfig, NodegroupStatus, StorageConfigRequest, SupportType as EksSupportType,
+    Taint as EksTaint, TaintEffect as EksTaintEffect, UpgradePolicyRequest, VpcConfigRequest,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::AwsError;
 use paved_core::plan::{Color, cluster_name};
-use paved_core::spec::{Arch, Capacity, ControlPlaneLog, KubeApp, Nodegroup, TaintEffect};
+use paved_core::spec::{
+    Arch, Capacity, ControlPlaneLog, KubeApp, Nodegroup, SupportType, TaintEffect,
+};
 use paved_wait::{Poll, WaitError, WaitOptions, wait_for};
 
 /// Tags paved puts on clusters and nodegroups.
@@ -194,7 +198,16 @@ pub fn request_token(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
-/// Ask EKS for the cluster. The request token makes a retried call idempotent.
+/// EKS Auto Mode's built-in node pools: `general-purpose` for the app's pods, `system` for
+/// cluster add-ons (names from the EKS API reference, ComputeConfigRequest.nodePools).
+pub const AUTO_MODE_NODE_POOLS: [&str; 2] = ["general-purpose", "system"];
+
+/// Ask EKS for the cluster, in Auto Mode: EKS starts and scales its nodes, runs the load
+/// balancer controller (Services of class `eks.amazonaws.com/nlb` get an NLB), the EBS CSI
+/// driver and the Pod Identity agent. The three capabilities are switched on together, as EKS
+/// requires, and without the self-managed add-ons (vpc-cni, kube-proxy, CoreDNS), which
+/// `ensure_addons` installs as managed add-ons when the spec has nodegroups of its own.
+/// The request token makes a retried call idempotent.
 pub async fn create_cluster(
     client: &Client,
     app: &KubeApp,
@@ -224,6 +237,17 @@ pub async fn create_cluster(
                 .build(),
         )
         .build();
+    let nodes_role = c.roles.nodes.clone().ok_or_else(|| {
+        EksError::Failed(
+            "cluster.roles.nodes is needed to create a cluster (its Auto Mode nodes run as it)"
+                .into(),
+        )
+    })?;
+    let compute = ComputeConfigRequest::builder()
+        .enabled(true)
+        .set_node_pools(Some(AUTO_MODE_NODE_POOLS.map(String::from).to_vec()))
+        .node_role_arn(nodes_role)
+        .build();
     let result = client
         .create_cluster()
         .name(&name)
@@ -231,6 +255,27 @@ pub async fn create_cluster(
         .role_arn(role)
         .resources_vpc_config(vpc)
         .logging(logging)
+        .compute_config(compute)
+        .kubernetes_network_config(
+            KubernetesNetworkConfigRequest::builder()
+                .elastic_load_balancing(ElasticLoadBalancing::builder().enabled(true).build())
+                .build(),
+        )
+        .storage_config(
+            StorageConfigRequest::builder()
+                .block_storage(BlockStorage::builder().enabled(true).build())
+                .build(),
+        )
+        .bootstrap_self_managed_addons(false)
+        // Without a policy EKS bills extended support once the version leaves standard support.
+        .upgrade_policy(
+            UpgradePolicyRequest::builder()
+                .support_type(match c.support {
+                    SupportType::Standard => EksSupportType::Standard,
+                    SupportType::Extended => EksSupportType::Extended,
+                })
+                .build(),
+        )
         // API mode, and the deploying identity (the creator) gets cluster-admin as an access entry.
         .access_config(
             CreateAccessConfigRequest::builder()
@@ -553,6 +598,11 @@ pub fn live_identity(cluster: &Cluster, nodegroups: &[EksNodegroup]) -> Value {
         .collect();
     json!({
         "scheme": paved_core::hash::CLUSTER_HASH_SCHEME,
+        "compute": if cluster.compute_config().and_then(|c| c.enabled()) == Some(true) {
+            paved_core::hash::COMPUTE
+        } else {
+            "nodegroups"
+        },
         "region": cluster.arn().and_then(|a| a.split(':').nth(3)).unwrap_or_default(),
         "version": cluster.version().unwrap_or_default(),
         "network": {

@@ -4,6 +4,7 @@ pub mod autoscaling;
 pub mod calls;
 pub mod ecr;
 pub mod eks;
+pub mod eks_access;
 pub mod eks_token;
 pub mod live;
 pub mod lock;

@@ -10,4 +10,5 @@ pub mod names;
 pub mod plan;
 pub mod render;
 pub mod spec;
+pub mod support;
 pub mod timestamp;

@@ -450,3 +450,57 @@ def test_hosted_zone_pages_are_marked_by_zone_ids():
     assert len(marker) <= 32 and "/" not in marker, marker
     second = r53.list_hosted_zones(MaxItems="2", Marker=marker)
     assert second["HostedZones"][0]["Id"].endswith(marker)
+
+
+def test_eks_access_entries_pod_identity_and_addons_are_kept_per_cluster():
+    # moto patch eks-access: the operations moto lacks, with EKS's answers to a second entry,
+    # association or add-on, and CreateCluster's Auto Mode settings kept for DescribeCluster.
+    eks = client("eks")
+    cluster = name("access")
+    eks.create_cluster(
+        name=cluster,
+        roleArn=ROLE,
+        resourcesVpcConfig={"subnetIds": ["subnet-a", "subnet-b"]},
+        version="1.35",
+        computeConfig={"enabled": True, "nodePools": ["general-purpose", "system"], "nodeRoleArn": ROLE + "-nodes"},
+        kubernetesNetworkConfig={"elasticLoadBalancing": {"enabled": True}},
+        storageConfig={"blockStorage": {"enabled": True}},
+        upgradePolicy={"supportType": "STANDARD"},
+    )
+    described = eks.describe_cluster(name=cluster)["cluster"]
+    assert described["computeConfig"]["enabled"] is True
+    assert described["upgradePolicy"] == {"supportType": "STANDARD"}
+    assert described["kubernetesNetworkConfig"]["elasticLoadBalancing"] == {"enabled": True}
+
+    admin = "arn:aws:iam::123456789012:role/deployer"
+    eks.create_access_entry(clusterName=cluster, principalArn=admin, tags={"paved.dev/app": "x"})
+    with pytest.raises(ClientError) as err:
+        eks.create_access_entry(clusterName=cluster, principalArn=admin)
+    assert err.value.response["Error"]["Code"] == "ResourceInUseException"
+    policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    eks.associate_access_policy(clusterName=cluster, principalArn=admin, policyArn=policy, accessScope={"type": "cluster"})
+    assert eks.list_access_entries(clusterName=cluster)["accessEntries"] == [admin]
+    listed = eks.list_associated_access_policies(clusterName=cluster, principalArn=admin)
+    assert [p["policyArn"] for p in listed["associatedAccessPolicies"]] == [policy]
+    eks.delete_access_entry(clusterName=cluster, principalArn=admin)
+    with pytest.raises(ClientError) as err:
+        eks.describe_access_entry(clusterName=cluster, principalArn=admin)
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+    made = eks.create_pod_identity_association(
+        clusterName=cluster, namespace="app", serviceAccount="app", roleArn=ROLE + "-pods"
+    )["association"]
+    with pytest.raises(ClientError) as err:
+        eks.create_pod_identity_association(clusterName=cluster, namespace="app", serviceAccount="app", roleArn=ROLE)
+    assert err.value.response["Error"]["Code"] == "ResourceInUseException"
+    found = eks.list_pod_identity_associations(clusterName=cluster, namespace="app", serviceAccount="app")
+    assert [a["associationId"] for a in found["associations"]] == [made["associationId"]]
+
+    infos = eks.describe_addon_versions(addonName="vpc-cni", kubernetesVersion="1.35")["addons"]
+    version = infos[0]["addonVersions"][0]
+    assert version["compatibilities"][0] == {"clusterVersion": "1.35", "platformVersions": ["*"], "defaultVersion": True}
+    with pytest.raises(ClientError) as err:
+        eks.create_addon(clusterName=cluster, addonName="vpc-cni", addonVersion="v9.9.9")
+    assert err.value.response["Error"]["Code"] == "InvalidParameterException"
+    eks.create_addon(clusterName=cluster, addonName="vpc-cni", addonVersion=version["addonVersion"])
+    assert eks.list_addons(clusterName=cluster)["addons"] == ["vpc-cni"]

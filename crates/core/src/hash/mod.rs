@@ -92,10 +92,15 @@ pub fn content_hash(loaded: &LoadedApp, method: Method) -> Result<ContentHash, H
 }
 
 /// Bumped when the identity's shape changes, so old and new hashes never collide by accident.
-pub const CLUSTER_HASH_SCHEME: u32 = 1;
+/// Scheme 2: clusters run EKS Auto Mode (scheme 1's had managed nodegroups only, and no way to
+/// get a load balancer).
+pub const CLUSTER_HASH_SCHEME: u32 = 2;
+
+/// How the clusters paved creates get nodes and load balancers (see docs/clusters.md).
+pub const COMPUTE: &str = "autoMode";
 
 /// Everything about the cluster that cannot change in place: region, version, network, roles,
-/// control-plane logging, and each nodegroup's instance types, capacity, architecture, disk,
+/// the compute mode, control-plane logging, and each nodegroup's instance types, capacity, architecture, disk,
 /// labels and taints. Nodegroup scaling (min/max/desired) is left out: it changes in place.
 pub fn cluster_identity(app: &KubeApp) -> Value {
     let c = &app.cluster;
@@ -130,6 +135,7 @@ pub fn cluster_identity(app: &KubeApp) -> Value {
         .collect();
     json!({
         "scheme": CLUSTER_HASH_SCHEME,
+        "compute": COMPUTE,
         "region": c.region,
         "version": c.version,
         "network": c.network,

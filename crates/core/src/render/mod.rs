@@ -141,12 +141,13 @@ impl KubeObject {
             KubeObject::ConfigMap(c) => {
                 format!("{} keys", c.data.as_ref().map_or(0, BTreeMap::len))
             }
-            KubeObject::ServiceAccount(s) => s
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(IRSA_ANNOTATION))
-                .map_or(String::new(), |r| format!("IAM role {r}")),
+            KubeObject::ServiceAccount(s) => {
+                if s.automount_service_account_token == Some(true) {
+                    "API token mounted (IAM role by Pod Identity)".into()
+                } else {
+                    String::new()
+                }
+            }
             KubeObject::Namespace(_) => String::new(),
         }
     }
@@ -173,8 +174,11 @@ pub fn to_yaml_stream(objects: &[KubeObject]) -> String {
         .collect()
 }
 
-const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 const LB_SCHEME: &str = "service.beta.kubernetes.io/aws-load-balancer-scheme";
+const LB_TARGET_TYPE: &str = "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type";
+/// The load balancer class EKS Auto Mode's built-in controller serves (the EKS user guide,
+/// "Use Service Annotations to configure Network Load Balancers").
+pub const AUTO_MODE_NLB_CLASS: &str = "eks.amazonaws.com/nlb";
 
 /// What render needs besides the spec.
 #[derive(Debug, Clone)]
@@ -277,20 +281,11 @@ fn meta(app: &KubeApp, name: &str, component: Option<&str>) -> ObjectMeta {
 }
 
 fn service_account(app: &KubeApp) -> KubeServiceAccount {
-    let mut metadata = meta(app, &app.name, None);
-    if let Some(role) = app
-        .service_account
-        .as_ref()
-        .and_then(|s| s.iam_role.as_ref())
-    {
-        metadata.annotations = Some(BTreeMap::from([(
-            IRSA_ANNOTATION.to_string(),
-            role.clone(),
-        )]));
-    }
     KubeServiceAccount {
-        metadata,
-        // Pods get an API token only when they need AWS access through IRSA.
+        // The IAM role comes through an EKS Pod Identity association of this account (made by
+        // apply-specs), not an annotation: no OIDC provider per cluster, one trust policy.
+        metadata: meta(app, &app.name, None),
+        // Pods get an API token only when they need AWS access.
         automount_service_account_token: Some(has_iam_role(app)),
         ..Default::default()
     }
@@ -562,16 +557,10 @@ fn service(app: &KubeApp, name: &str, c: &Component) -> Option<KubeService> {
         } else {
             "internal"
         };
-        // An NLB provisioned by the AWS Load Balancer Controller, sending straight to pod IPs.
+        // An NLB from EKS Auto Mode's load balancing (its class, below), sending straight to pod
+        // IPs. The scheme is always given: the AWS controllers default to internal.
         metadata.annotations = Some(BTreeMap::from([
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-type".to_string(),
-                "external".to_string(),
-            ),
-            (
-                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type".to_string(),
-                "ip".to_string(),
-            ),
+            (LB_TARGET_TYPE.to_string(), "ip".to_string()),
             (LB_SCHEME.to_string(), scheme.to_string()),
         ]));
     }
@@ -592,6 +581,8 @@ fn service(app: &KubeApp, name: &str, c: &Component) -> Option<KubeService> {
                 .into(),
             ),
             selector: Some(selector_labels(app, name)),
+            // Immutable once set; without it a cluster with another controller could claim it.
+            load_balancer_class: load_balanced.then(|| AUTO_MODE_NLB_CLASS.to_string()),
             ports: Some(vec![ServicePort {
                 name: Some(port_name),
                 port: i32::from(s.port),

@@ -166,8 +166,35 @@ pub struct Cluster {
     /// Control-plane log types sent to CloudWatch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logging: Vec<ControlPlaneLog>,
-    /// Managed nodegroups, by name.
+    /// Managed nodegroups, by name, beside the nodes EKS Auto Mode starts on its own (its
+    /// `general-purpose` and `system` node pools). Give them for instance types, taints or arm64.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub nodegroups: BTreeMap<String, Nodegroup>,
+    /// `standard` (default): EKS upgrades the cluster in place when its version leaves standard
+    /// support. `extended`: it stays, billed at the extended-support rate (six times the standard).
+    /// Changed in place, not part of the cluster hash.
+    #[serde(default, skip_serializing_if = "SupportType::is_standard")]
+    pub support: SupportType,
+    /// IAM principal ARNs (roles or users) given cluster-admin through EKS access entries, besides
+    /// the identity that creates the cluster: the roles of the workflow's other jobs, on-call
+    /// humans. Kept in step on every deploy, not part of the cluster hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admins: Vec<String>,
+}
+
+/// Which EKS support policy the cluster follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SupportType {
+    #[default]
+    Standard,
+    Extended,
+}
+
+impl SupportType {
+    fn is_standard(&self) -> bool {
+        *self == SupportType::Standard
+    }
 }
 
 /// VPC placement.
@@ -455,7 +482,8 @@ pub struct Service {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ServiceAccount {
-    /// IAM role the pods assume (IRSA annotation `eks.amazonaws.com/role-arn`).
+    /// IAM role the pods assume, through an EKS Pod Identity association of the app's service
+    /// account (the role trusts `pods.eks.amazonaws.com`; see docs/clusters.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam_role: Option<String>,
 }

@@ -477,15 +477,8 @@ impl Validator<'_> {
         if let Some(role) = &cluster.roles.nodes {
             self.role_arn(&at.k("roles").k("nodes"), role);
         }
-        if cluster.nodegroups.is_empty() {
-            self.err(
-                &at.k("nodegroups"),
-                "the cluster has no nodegroups",
-                Some(
-                    "add one, e.g. `default: { instanceTypes: [m7i.large], min: 2, max: 4 }`"
-                        .into(),
-                ),
-            );
+        for (i, admin) in cluster.admins.iter().enumerate() {
+            self.principal_arn(&at.k("admins").i(i), admin);
         }
         for (name, ng) in &cluster.nodegroups {
             let nat = at.k("nodegroups").k(name);
@@ -883,16 +876,7 @@ impl Validator<'_> {
     }
 
     fn role_arn(&mut self, at: &At, arn: &str) {
-        let ok = arn
-            .strip_prefix("arn:")
-            .and_then(|rest| rest.split_once(":iam::"))
-            .and_then(|(_, rest)| rest.split_once(":role/"))
-            .is_some_and(|(account, name)| {
-                account.len() == 12
-                    && account.bytes().all(|b| b.is_ascii_digit())
-                    && !name.is_empty()
-            });
-        if !ok {
+        if iam_arn(arn, &["role"]).is_none() {
             self.err(
                 at,
                 format!("`{arn}` is not an IAM role ARN"),
@@ -900,6 +884,36 @@ impl Validator<'_> {
             );
         }
     }
+
+    /// An access entry's principal: an IAM role or user, never a session of an assumed role
+    /// (EKS refuses those in CreateAccessEntry).
+    fn principal_arn(&mut self, at: &At, arn: &str) {
+        if iam_arn(arn, &["role", "user"]).is_some() {
+            return;
+        }
+        let help = if arn.contains(":assumed-role/") {
+            "name the role itself, e.g. `arn:aws:iam::123456789012:role/deployer`, not a session of it"
+        } else {
+            "e.g. `arn:aws:iam::123456789012:role/deployer` or `arn:aws:iam::123456789012:user/alice`"
+        };
+        self.err(
+            at,
+            format!("`{arn}` is not an IAM role or user ARN"),
+            Some(help.into()),
+        );
+    }
+}
+
+/// The account and the name of an IAM ARN of one of the `kinds` (`role`, `user`).
+fn iam_arn<'a>(arn: &'a str, kinds: &[&str]) -> Option<(&'a str, &'a str)> {
+    let (_partition, rest) = arn.strip_prefix("arn:")?.split_once(":iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let (kind, name) = resource.split_once('/')?;
+    (account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && kinds.contains(&kind)
+        && !name.is_empty())
+    .then_some((account, name))
 }
 
 fn dns1123_label(name: &str, max: usize) -> Result<(), String> {
