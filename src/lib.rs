@@ -7,7 +7,7 @@
 
 pub use paved_actions as actions;
 pub use paved_aws as aws;
-pub use paved_core::{exit, hash, names, plan, render, spec, timestamp};
+pub use paved_core::{exit, hash, names, plan, render, spec, support, timestamp};
 pub use paved_github as github;
 pub use paved_kube as kube;
 pub use paved_registry as registry;

@@ -27,7 +27,7 @@ image:
     entrypoint: [/app/server]
 cluster:
   region: us-east-1
-  version: \"1.33\"
+  version: \"1.35\"
   nodegroups: {{ default: {{ instanceTypes: [m7i.large], min: 1, max: 2 }} }}
 components:
   web: {{ ports: {{ http: 8080 }} }}
@@ -291,7 +291,7 @@ image:
   docker: { args: { V: \"2\" }, target: prod, platforms: [linux/amd64, linux/arm64] }
 cluster:
   region: us-east-1
-  version: \"1.33\"
+  version: \"1.35\"
   nodegroups: { default: { instanceTypes: [m7i.large], min: 1, max: 2 } }
 components:
   web: { ports: { http: 8080 } }

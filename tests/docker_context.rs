@@ -45,7 +45,7 @@ image:
   docker: { dockerfile: ctx/Dockerfile, context: ctx }
 cluster:
   region: us-east-1
-  version: \"1.33\"
+  version: \"1.35\"
   nodegroups: { default: { instanceTypes: [m7i.large], min: 1, max: 2 } }
 components:
   web: { ports: { http: 8080 } }

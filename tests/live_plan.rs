@@ -20,7 +20,7 @@ fn write_spec(dir: &Path, name: &str, instance: &str) {
 image: {{ native: {{ files: [{{ src: bin/app, dest: /app }}] }} }}
 cluster:
   region: us-east-1
-  version: \"1.33\"
+  version: \"1.35\"
   network: {{ subnets: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002] }}
   roles: {{ cluster: \"arn:aws:iam::123456789012:role/c\", nodes: \"arn:aws:iam::123456789012:role/n\" }}
   nodegroups: {{ default: {{ instanceTypes: [{instance}], min: 1, max: 2 }} }}

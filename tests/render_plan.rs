@@ -215,3 +215,38 @@ fn committed_schema_matches_the_types() {
         "schema/kubeapp.schema.json is out of date: run `PAVED_UPDATE_SCHEMA=1 cargo nextest run committed_schema` and commit it"
     );
 }
+
+/// A version past standard support shows in the plan (text, markdown and JSON) with its date
+/// and what it costs; the day is given, so the plan does not change with the calendar.
+#[test]
+fn a_plan_warns_when_the_version_leaves_standard_support() {
+    let mut loaded = spec::load("apps/hello").expect("hello");
+    loaded.spec.cluster.version = "1.33".into();
+    let day = |m, d| time::Date::from_calendar_date(2026, m, d).expect("a date");
+    let mut p = plan(&loaded, Live::Unknown, None);
+    p.warn_support(spec::SupportType::Extended, day(time::Month::December, 7));
+    let text = p.render(Format::Text);
+    assert!(
+        text.contains("warning: Kubernetes 1.33 left EKS standard support on 2026-07-29")
+            && text.contains("$0.60/h"),
+        "{text}"
+    );
+    assert!(
+        p.render(Format::Markdown)
+            .contains("| **support** | :warning: Kubernetes 1.33")
+    );
+    let json: serde_json::Value = serde_json::from_str(&p.render(Format::Json)).expect("json");
+    assert!(
+        json["cluster"]["supportWarning"]
+            .as_str()
+            .is_some_and(|w| w.contains("1.35"))
+    );
+    // In standard support and far from its end: nothing.
+    loaded.spec.cluster.version = "1.35".into();
+    let mut p = plan(&loaded, Live::Unknown, None);
+    p.warn_support(spec::SupportType::Standard, day(time::Month::December, 7));
+    assert!(!p.render(Format::Text).contains("warning"));
+    assert!(serde_json::from_str::<serde_json::Value>(&p.render(Format::Json)).expect("json")["cluster"]
+        .get("supportWarning")
+        .is_none());
+}

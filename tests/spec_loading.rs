@@ -284,3 +284,47 @@ fn a_missing_key_is_located_at_the_mapping_that_lacks_it() {
         "{missing:?}"
     );
 }
+
+#[test]
+fn admins_are_role_or_user_arns_and_the_version_runs_auto_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeapp.yaml");
+    std::fs::write(
+        &path,
+        r#"name: hello
+image: { native: { files: [{ src: a, dest: /a }] } }
+cluster:
+  region: us-east-1
+  version: "1.28"
+  support: extended
+  admins:
+    - arn:aws:iam::123456789012:role/deployer
+    - arn:aws:iam::123456789012:user/alice
+    - arn:aws:sts::123456789012:assumed-role/deployer/run-42
+    - deployer
+components:
+  web: { ports: { http: 8080 } }
+"#,
+    )
+    .expect("write");
+    let err = spec::load_file(&path).expect_err("invalid");
+    let found: Vec<(usize, String, Option<String>)> = err
+        .problems()
+        .iter()
+        .map(|p| (p.loc.line, p.message.clone(), p.help.clone()))
+        .collect();
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found[0].0, 5);
+    assert!(found[0].1.contains("needs 1.29 or newer"), "{found:#?}");
+    assert_eq!(found[1].0, 10);
+    assert!(
+        found[1]
+            .2
+            .as_deref()
+            .is_some_and(|h| h.contains("not a session of it")),
+        "{found:#?}"
+    );
+    assert_eq!(found[2].0, 11);
+    // No nodegroups is fine: Auto Mode's node pools run the pods.
+    assert!(found.iter().all(|(_, m, _)| !m.contains("nodegroups")));
+}

@@ -74,7 +74,7 @@ async fn status_shows_what_runs_and_what_drifted() {
     assert_eq!(app["app"], bed.name.as_str());
     assert_eq!(app["serving"], "blue");
     assert_eq!(app["clusters"][0]["weight"], 100);
-    assert_eq!(app["clusters"][0]["version"], "1.33");
+    assert_eq!(app["clusters"][0]["version"], "1.35");
     assert_eq!(app["clusters"][0]["nodegroups"][0]["name"], "default");
     assert_eq!(app["clusters"][0]["nodegroups"][0]["min"], 2);
     assert_eq!(app["next"], "rolling");

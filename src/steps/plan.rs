@@ -98,6 +98,7 @@ pub async fn run(args: &PlanArgs) -> Result<Recorded, StepError> {
         _ => repo.clone(),
     };
     let mut p = plan(&loaded, state.live, args.image.clone());
+    p.warn_support(app.cluster.support, crate::support::today());
     p.image.content_hash = Some(content.hash.clone());
     p.image.in_registry = in_registry;
     // A rollback deploys an earlier image: the deployment records that image and what it undoes.

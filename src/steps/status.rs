@@ -80,6 +80,9 @@ pub struct AppStatus {
     pub image: ImageStatus,
     /// What differs between the spec and what runs, one line each.
     pub drift: Vec<String>,
+    /// Clusters on a version past (or close to the end of) EKS standard support.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The idle color and when it may go.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teardown: Option<String>,
@@ -448,6 +451,7 @@ async fn read_app(
     let state = LiveApp::assemble(clusters, records, Vec::new());
     status.serving = serving(app, &state);
     judge(app, &state, &mut status, now);
+    status.warnings = support_warnings(&state, time::OffsetDateTime::from(now).date());
     status.next = plan(loaded, state.live.clone(), None)
         .decision
         .label()
@@ -573,6 +577,23 @@ fn judge(app: &KubeApp, state: &LiveApp, status: &mut AppStatus, now: SystemTime
             Err(why) => format!("{idle}: {why}"),
         });
     }
+}
+
+/// The support calendar's warning for each cluster, by its own version and support policy (EKS
+/// applies EXTENDED to a cluster created without one).
+fn support_warnings(state: &LiveApp, today: time::Date) -> Vec<String> {
+    state
+        .clusters
+        .iter()
+        .filter_map(|(color, cluster)| {
+            let extended = !matches!(
+                cluster.upgrade_policy().and_then(|u| u.support_type()),
+                Some(aws_sdk_eks::types::SupportType::Standard)
+            );
+            crate::support::warning(cluster.version()?, extended, today)
+                .map(|w| format!("{color}: {w}"))
+        })
+        .collect()
 }
 
 fn short_digest(digest: Option<&str>) -> String {
@@ -723,7 +744,7 @@ pub fn render_text(fleet: &Fleet) -> String {
         &rows,
     );
     for s in &fleet.apps {
-        for line in s.drift.iter().chain(&s.errors) {
+        for line in s.drift.iter().chain(&s.warnings).chain(&s.errors) {
             out.push_str(&format!("{}: {line}\n", s.app));
         }
         if let Some(t) = &s.teardown {
@@ -772,4 +793,50 @@ pub fn execute(args: Args) -> u8 {
         }
         code
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_eks::types::{SupportType, UpgradePolicyResponse};
+
+    fn cluster(version: &str, policy: Option<SupportType>) -> Cluster {
+        Cluster::builder()
+            .name("app-blue")
+            .version(version)
+            .set_upgrade_policy(
+                policy.map(|p| UpgradePolicyResponse::builder().support_type(p).build()),
+            )
+            .build()
+    }
+
+    #[test]
+    fn each_cluster_is_judged_by_its_own_version_and_policy() {
+        let today = time::Date::from_calendar_date(2026, time::Month::December, 7).expect("day");
+        let state = LiveApp::assemble(
+            vec![
+                (Color::Blue, cluster("1.33", None)),
+                (Color::Green, cluster("1.33", Some(SupportType::Standard))),
+            ],
+            Vec::new(),
+            Vec::new(),
+        );
+        let warnings = support_warnings(&state, today);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        // No policy is EKS's EXTENDED: billed at the extended rate.
+        assert!(
+            warnings[0].starts_with("blue: ") && warnings[0].contains("$0.60/h"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with("green: ") && warnings[1].contains("upgrades such a cluster"),
+            "{warnings:?}"
+        );
+        let fresh = LiveApp::assemble(
+            vec![(Color::Blue, cluster("1.35", Some(SupportType::Standard)))],
+            Vec::new(),
+            Vec::new(),
+        );
+        assert!(support_warnings(&fresh, today).is_empty());
+    }
 }

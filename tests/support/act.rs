@@ -196,7 +196,7 @@ fn write_catalog(dir: &Path, name: &str) {
 image: {{ docker: {{ dockerfile: Dockerfile, context: . }} }}
 cluster:
   region: eu-west-1
-  version: \"1.33\"
+  version: \"1.35\"
   network: {{ subnets: [subnet-0c1d2e3f4a5b60001, subnet-0c1d2e3f4a5b60002] }}
   roles: {{ cluster: \"arn:aws:iam::123456789012:role/paved-cluster\", nodes: \"arn:aws:iam::123456789012:role/paved-nodes\" }}
   nodegroups: {{ general: {{ instanceTypes: [m7i.large], min: 1, max: 2 }} }}

@@ -108,7 +108,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Rollback(args) => paved::steps::rollback::execute(args),
         Command::Plan(args) if args.live => paved::steps::plan::execute_live(args),
         Command::Plan(args) => with_app(&args.app, |loaded| {
-            let plan = plan(&loaded, Live::Unknown, args.image.clone());
+            let mut plan = plan(&loaded, Live::Unknown, args.image.clone());
+            plan.warn_support(loaded.spec.cluster.support, paved_core::support::today());
             print!("{}", plan.render(args.output));
             exit::OK
         }),

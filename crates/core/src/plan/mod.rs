@@ -10,7 +10,7 @@ pub use decide::{Color, Decision, Live, LiveCluster, cluster_name, decide};
 
 use crate::hash::{cluster_hash, cluster_identity, short};
 use crate::render::{KubeObject, RenderOptions, render};
-use crate::spec::{Capacity, KubeApp, LoadedApp};
+use crate::spec::{Capacity, KubeApp, LoadedApp, SupportType};
 
 /// The version of the plan's JSON form: a change that removes or renames a field raises it.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -180,6 +180,9 @@ pub struct ClusterPlan {
     pub cluster_hash: String,
     pub identity: serde_json::Value,
     pub nodegroups: Vec<NodegroupRow>,
+    /// When the version leaves (or has left) EKS standard support: what it costs or does then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support_warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -307,6 +310,7 @@ pub fn plan(loaded: &LoadedApp, live: Live, image: Option<String>) -> Plan {
                     max: ng.max,
                 })
                 .collect(),
+            support_warning: None,
         },
         objects: objects.iter().map(row).collect(),
         dns: app.dns.as_ref().map(|d| DnsPlan {
@@ -431,6 +435,16 @@ pub enum Format {
 }
 
 impl Plan {
+    /// Add the support calendar's warning for the spec's version as of `today` (a plan is
+    /// otherwise the same whatever the day; the commands add it, tests give the day).
+    pub fn warn_support(&mut self, support: SupportType, today: time::Date) {
+        self.cluster.support_warning = crate::support::warning(
+            &self.cluster.version,
+            support == SupportType::Extended,
+            today,
+        );
+    }
+
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Text => self.to_text(),
@@ -481,6 +495,9 @@ impl Plan {
             self.cluster.region,
             short(&self.cluster.cluster_hash)
         );
+        if let Some(w) = &self.cluster.support_warning {
+            let _ = writeln!(out, "  warning: {w}");
+        }
         let ng_rows: Vec<Vec<String>> = self
             .cluster
             .nodegroups
@@ -568,6 +585,9 @@ impl Plan {
             self.cluster.region,
             short(&self.cluster.cluster_hash)
         );
+        if let Some(w) = &self.cluster.support_warning {
+            let _ = writeln!(out, "| **support** | :warning: {} |", md_cell(w));
+        }
         if let Some(d) = &self.dns {
             let steps: Vec<String> = d.traffic_steps.iter().map(|s| format!("{s}%")).collect();
             let _ = writeln!(

@@ -11,6 +11,9 @@ use super::units::{parse_cpu, parse_memory};
 use super::yaml::{Loc, Node, PathSeg, Source};
 use crate::hash::dockerignore::{DockerIgnore, IgnoreError, IgnoreFileError};
 
+/// EKS Auto Mode needs Kubernetes 1.29 or newer.
+const AUTO_MODE_MIN_MINOR: u32 = 29;
+
 /// Longest app name: `<name>-green` must fit EKS's cluster-name rules with room for nodegroups.
 pub const MAX_APP_NAME: usize = 40;
 
@@ -439,11 +442,29 @@ impl Validator<'_> {
             .is_some_and(|(major, minor)| {
                 major == "1" && !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit())
             });
+        let suggest = crate::support::CALENDAR
+            .last()
+            .map_or("1.35", |s| s.version);
         if !version_ok {
             self.err(
                 &at.k("version"),
                 format!("`{}` is not a Kubernetes minor version", cluster.version),
-                Some("write it quoted, e.g. \"1.33\"".into()),
+                Some(format!("write it quoted, e.g. \"{suggest}\"")),
+            );
+        } else if cluster
+            .version
+            .strip_prefix("1.")
+            .and_then(|m| m.parse::<u32>().ok())
+            .is_some_and(|minor| minor < AUTO_MODE_MIN_MINOR)
+        {
+            // The EKS user guide, "Create a cluster with Amazon EKS Auto Mode".
+            self.err(
+                &at.k("version"),
+                format!(
+                    "Kubernetes {} is too old: paved's clusters run EKS Auto Mode, which needs 1.{AUTO_MODE_MIN_MINOR} or newer",
+                    cluster.version
+                ),
+                Some(format!("use a version in standard support, e.g. \"{suggest}\"")),
             );
         }
         for (i, subnet) in cluster.network.subnets.iter().enumerate() {
