@@ -115,6 +115,15 @@ impl Bed {
         color: Option<Color>,
         dry_run: bool,
     ) -> Result<teardown::TeardownOutcome, StepError> {
+        self.teardown_with(color, dry_run, true).await
+    }
+
+    async fn teardown_with(
+        &self,
+        color: Option<Color>,
+        dry_run: bool,
+        leave_load_balancers: bool,
+    ) -> Result<teardown::TeardownOutcome, StepError> {
         teardown::run(&teardown::Args {
             ledger: Default::default(),
             app: self.app(),
@@ -124,8 +133,10 @@ impl Bed {
             dry_run,
             timeout: std::time::Duration::from_secs(60),
             poll_interval: std::time::Duration::ZERO,
-            // Nothing listens there: teardown warns and goes on, and no traffic leaves loopback.
+            // Nothing listens there (no traffic leaves loopback): teardown goes on only when
+            // told to leave the load balancers.
             kube_endpoint: vec!["https://127.0.0.1:9".into()],
+            leave_load_balancers,
             output: Output::Json,
         })
         .await
@@ -390,13 +401,31 @@ async fn teardown_guards_refuse() {
             .expect("describe")
             .is_some()
     );
-    // Drained an hour ago: the scheduled teardown takes blue.
+    // Drained an hour ago: due. But its API server cannot be reached, so its load-balanced
+    // Services cannot go first: nothing is deleted unless told to leave their NLBs.
     bed.tag(
         Color::Blue,
         "paved.dev/drained-at",
         &(now - 3600).to_string(),
     )
     .await;
+    let err = bed
+        .teardown_with(None, false, false)
+        .await
+        .expect_err("unreachable API server");
+    assert!(
+        err.to_string().contains("nothing was deleted")
+            && err.to_string().contains("--leave-load-balancers"),
+        "{err}"
+    );
+    assert_eq!(
+        eks::list_nodegroups(&bed.eks().await, &bed.c(Color::Blue))
+            .await
+            .expect("nodegroups")
+            .len(),
+        1
+    );
+    // Told to leave them: the scheduled teardown takes blue.
     let done = bed.teardown_of(None, false).await.expect("allowed");
     assert_eq!((done.color, done.nothing_due), (Color::Blue, None));
     // Nothing of green was touched by the refusals.
@@ -423,10 +452,10 @@ async fn a_run_killed_between_cluster_and_nodegroups_completes_without_duplicate
     assert!(outcome.adopted);
     assert_eq!(outcome.created_nodegroups, vec!["default".to_string()]);
     let eks_client = bed.eks().await;
-    let clusters = eks_client.list_clusters().send().await.expect("list");
+    // Every page: the bed may hold more clusters than one page lists.
+    let clusters = eks::list_clusters(&eks_client).await.expect("list");
     assert_eq!(
         clusters
-            .clusters()
             .iter()
             .filter(|c| c.starts_with(&format!("{}-", bed.name)))
             .count(),

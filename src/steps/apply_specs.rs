@@ -86,9 +86,11 @@ pub async fn connect(
         .ok_or_else(|| {
             StepError::Failed(format!("{name} does not exist: run create-cluster first"))
         })?;
-    let credentials = crate::aws::credentials(&sdk)
+    // Fails early, with what to set, when there are none.
+    crate::aws::credentials(&sdk)
         .await
         .map_err(StepError::failed)?;
+    let credentials = crate::aws::credentials_provider(&sdk).map_err(StepError::failed)?;
     let region = aws
         .region
         .clone()

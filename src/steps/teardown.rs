@@ -49,6 +49,10 @@ pub struct Args {
     /// URL, or `<color>=<url>` (or PAVED_KUBE_ENDPOINT, comma-separated)
     #[arg(long, env = "PAVED_KUBE_ENDPOINT", value_delimiter = ',')]
     pub kube_endpoint: Vec<String>,
+    /// Delete the cluster even when its load-balanced Services cannot be deleted first. Their
+    /// NLBs then outlive the cluster and keep costing: delete them in the EC2 console
+    #[arg(long)]
+    pub leave_load_balancers: bool,
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
@@ -67,6 +71,7 @@ impl Args {
             timeout: Duration::from_secs(30 * 60),
             poll_interval: Duration::from_secs(15),
             kube_endpoint: Vec::new(),
+            leave_load_balancers: false,
             output: Output::Text,
         }
     }
@@ -205,25 +210,30 @@ pub async fn run(args: &Args) -> Result<TeardownOutcome, StepError> {
         outcome.dns_record_removed = record.is_some();
         return Ok(outcome);
     }
-    let credentials = crate::aws::credentials(&sdk)
+    // Fails early, with what to set, when there are none.
+    crate::aws::credentials(&sdk)
         .await
         .map_err(StepError::failed)?;
-    match crate::kube::eks_client(
+    let credentials = crate::aws::credentials_provider(&sdk).map_err(StepError::failed)?;
+    let deleted = match crate::kube::eks_client(
         &cluster,
         &app.cluster.region,
         credentials,
         crate::kube::endpoint_for(&args.kube_endpoint, color.as_str()).as_deref(),
     ) {
-        Ok(client) => {
-            match crate::kube::delete_load_balancers(&client, &app.name, opts.timeout).await {
-                Ok(deleted) => outcome.services = deleted,
-                Err(e) => tracing::warn!(
-                    "{name}: cannot delete its load-balanced Services ({e}); their ELBs may outlive the cluster, check the EC2 console"
-                ),
-            }
+        Ok(client) => crate::kube::delete_load_balancers(&client, &app.name, opts.timeout).await,
+        Err(e) => Err(e),
+    };
+    match deleted {
+        Ok(deleted) => outcome.services = deleted,
+        // Nothing is deleted yet: the user can fix access and run again.
+        Err(e) if !args.leave_load_balancers => {
+            return Err(StepError::Failed(format!(
+                "{name}: cannot delete its load-balanced Services first ({e}), so nothing was deleted: their NLBs would outlive the cluster. Give this job's role access (cluster.admins) and run again, or pass --leave-load-balancers and delete the NLBs in the EC2 console"
+            )));
         }
         Err(e) => tracing::warn!(
-            "{name}: cannot reach its API server ({e}); continuing without deleting Services"
+            "{name}: cannot delete its load-balanced Services ({e}); deleting the cluster anyway (--leave-load-balancers): delete their NLBs in the EC2 console"
         ),
     }
     // Nodegroups go in parallel; the cluster only once they are all gone (EKS refuses otherwise).

@@ -195,6 +195,15 @@ pub enum CredentialsError {
 }
 
 /// The credentials the SDK config resolves to (for signing EKS tokens).
+/// The SDK's credentials provider, which renews an expiring session (for clients that sign
+/// more than once, such as the EKS token source).
+pub fn credentials_provider(
+    sdk: &SdkConfig,
+) -> Result<aws_credential_types::provider::SharedCredentialsProvider, CredentialsError> {
+    sdk.credentials_provider()
+        .ok_or(CredentialsError::NoProvider)
+}
+
 pub async fn credentials(sdk: &SdkConfig) -> Result<Credentials, CredentialsError> {
     use aws_credential_types::provider::ProvideCredentials;
     let provider = sdk

@@ -2,19 +2,18 @@
 //! token signed here), and the deletion of load-balanced Services before a teardown.
 
 pub mod apply;
+pub mod eks_auth;
 pub mod wait;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_eks::types::Cluster;
 use base64::Engine;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DeleteParams, ListParams};
 use kube::runtime::watcher;
 use paved_wait::{Poll, WaitError, WaitOptions};
-
-use paved_aws::eks_token;
 
 /// Errors reaching or using the API server.
 #[derive(Debug, thiserror::Error)]
@@ -40,12 +39,13 @@ impl KubeError {
     }
 }
 
-/// A client for an EKS cluster, authenticated with a token signed from `credentials`.
-/// `endpoint` replaces the cluster's own (a tunnel, a proxy, or a test server).
+/// A client for an EKS cluster, authenticated with tokens signed from `credentials`, a new one
+/// before each expires (`eks_auth`). `endpoint` replaces the cluster's own (a tunnel, a proxy,
+/// or a test server).
 pub fn eks_client(
     cluster: &Cluster,
     region: &str,
-    credentials: Credentials,
+    credentials: SharedCredentialsProvider,
     endpoint: Option<&str>,
 ) -> Result<kube::Client, KubeError> {
     let name = cluster.name().unwrap_or_default();
@@ -62,13 +62,12 @@ pub fn eks_client(
             .map_err(|e| KubeError::Connection(format!("cluster {name}: CA is not base64: {e}")))?;
         config.root_cert = Some(pem_to_der(&pem));
     }
-    let token = eks_token::token(name, region, credentials, SystemTime::now())
-        .map_err(|e| KubeError::Connection(e.to_string()))?;
-    paved_actions::mask(&token.token);
-    config.auth_info.token = Some(token.token.into());
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(60));
-    Ok(kube::Client::try_from(config)?)
+    let tokens = eks_auth::TokenSource::new(name, region, credentials);
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&eks_auth::EksAuthLayer(tokens))
+        .build())
 }
 
 /// The DER certificates inside a PEM bundle.
