@@ -102,8 +102,7 @@ async fn rolling_or_blue_green_from_live_state() {
     let zone = route53::zone_id(&r53, &support::aws::public_zone(&format!("{name}.test")))
         .await
         .expect("zone id");
-    let rec = route53::weighted_cname(&format!("www.{name}.test"), Color::Blue, 100, "blue.lb", 60)
-        .expect("record");
+    let rec = support::aws::cname(&format!("www.{name}.test"), Color::Blue, 100, "blue.lb", 60);
     route53::submit(
         &r53,
         &zone,

@@ -172,10 +172,18 @@ async fn the_full_sequence_moves_every_step_and_marks_the_old_cluster_drained() 
     assert_eq!(bed.weights().await, BTreeMap::from([(Color::Blue, 100)]));
     let state = bed.state().await;
     assert_eq!(state.owner_app.as_deref(), Some(bed.name.as_str()));
-    let value = state.records[0].record.resource_records()[0]
-        .value()
-        .to_string();
-    assert_eq!(value, format!("blue.lb.{}.test", bed.name));
+    // A weighted alias to the NLB, in the NLB hosted zone of the app's region, evaluating its
+    // target health.
+    let record = &state.records[0].record;
+    assert_eq!(record.r#type().as_str(), "A");
+    let alias = record.alias_target().expect("an alias record");
+    assert_eq!(alias.hosted_zone_id(), "Z26RNL4JYFTOTI");
+    assert!(alias.evaluate_target_health());
+    assert!(record.ttl().is_none() && record.resource_records().is_empty());
+    assert_eq!(
+        route53::record_target(record),
+        Some(format!("blue.lb.{}.test", bed.name))
+    );
 
     bed.tag(Color::Green, tags::VERIFIED, "sha256:green").await;
     let hits_before = bed.app.hits();
@@ -315,14 +323,13 @@ async fn a_failing_check_restores_the_previous_weights() {
     let upserts = vec![
         route53::change(
             aws_sdk_route53::types::ChangeAction::Upsert,
-            route53::weighted_cname(
+            support::aws::cname(
                 &format!("www.{}.test", bed.name),
                 Color::Blue,
                 100,
                 &format!("blue.lb.{}.test", bed.name),
                 0,
-            )
-            .expect("record"),
+            ),
         )
         .expect("change"),
         route53::change(
@@ -401,14 +408,13 @@ async fn set_weights(bed: &Bed, green: i64) {
         );
     }
     for (color, weight) in [(Color::Blue, 100 - green), (Color::Green, green)] {
-        let rec = route53::weighted_cname(
+        let rec = support::aws::cname(
             &name,
             color,
             weight,
             &format!("{color}.lb.{}.test", bed.name),
             0,
-        )
-        .expect("record");
+        );
         changes.push(
             route53::change(aws_sdk_route53::types::ChangeAction::Create, rec).expect("change"),
         );
@@ -432,14 +438,13 @@ async fn records_without_the_ownership_mark_are_not_touched() {
     )
     .await
     .expect("zone");
-    let rec = route53::weighted_cname(
+    let rec = support::aws::cname(
         &format!("www.{}.test", bed.name),
         Color::Blue,
         100,
         "other.example",
         60,
-    )
-    .expect("record");
+    );
     route53::submit(
         &r53,
         &zone,
@@ -492,8 +497,7 @@ mod mocked {
             )
         });
         let client = mock_client!(aws_sdk_route53, RuleMode::Sequential, [&refuse]);
-        let stale = route53::weighted_cname("www.example.com", Color::Blue, 100, "old.lb", 60)
-            .expect("record");
+        let stale = crate::support::aws::cname("www.example.com", Color::Blue, 100, "old.lb", 60);
         let changes = vec![route53::change(ChangeAction::Delete, stale).expect("change")];
         match route53::submit(&client, "Z1", changes, "test").await {
             Err(e @ Route53Error::Conflict(_)) => {
@@ -522,8 +526,9 @@ mod mocked {
             .output(|| ChangeResourceRecordSetsOutput::builder().change_info(info(ChangeStatus::Pending)).build())
             .build();
         let client = mock_client!(aws_sdk_route53, RuleMode::Sequential, [&busy]);
-        let rec = route53::weighted_cname("www.example.com", Color::Green, 10, "new.lb", 60)
-            .expect("record");
+        let rec =
+            route53::weighted_alias("www.example.com", Color::Green, 10, "new.lb", "us-east-1")
+                .expect("record");
         let id = route53::submit(
             &client,
             "Z1",

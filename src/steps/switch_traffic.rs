@@ -130,7 +130,9 @@ fn check_ownership(app: &KubeApp, name: &str, state: &DnsState) -> Result<(), St
     }
 }
 
-/// The change batch that sets each color's weight, deleting exactly what was read.
+/// The change batch that sets each color's weight, deleting exactly what was read. Every
+/// color's record becomes a weighted alias to its NLB: a record of an earlier form (a CNAME) is
+/// replaced in the same batch, since Route 53 allows no CNAME beside other records of a name.
 fn batch_for(
     app: &KubeApp,
     dns: &Dns,
@@ -146,23 +148,20 @@ fn batch_for(
         let value = if *color == to {
             target.to_string()
         } else {
-            match existing.and_then(|r| r.record.resource_records().first()) {
-                Some(v) => v.value().to_string(),
+            match existing.and_then(|r| route53::record_target(&r.record)) {
+                Some(v) => v,
                 None => continue,
             }
         };
         if let Some(r) = existing {
-            if r.weight == *weight
-                && (*color != to
-                    || r.record.resource_records().first().map(|v| v.value()) == Some(target))
-            {
+            if route53::is_alias_to(&r.record, *weight, &value) {
                 continue;
             }
             changes.push(route53::change(ChangeAction::Delete, r.record.clone())?);
         }
         changes.push(route53::change(
             ChangeAction::Create,
-            route53::weighted_cname(&dns.name, *color, *weight, &value, ttl)?,
+            route53::weighted_alias(&dns.name, *color, *weight, &value, &app.cluster.region)?,
         )?);
     }
     if state.owner.is_none() && !changes.is_empty() {
@@ -312,7 +311,9 @@ fn weights_ahead(state: &DnsState, to: Color, target: &str, steps: &[u8]) -> Vec
     };
     if plan.is_empty()
         && state.records.iter().any(|r| {
-            r.color == to && r.record.resource_records().first().map(|v| v.value()) != Some(target)
+            r.color == to
+                && route53::record_target(&r.record)
+                    != Some(target.trim_end_matches('.').to_ascii_lowercase())
         })
     {
         // Already at 100 but pointing elsewhere (a re-created load balancer): re-point it.

@@ -56,3 +56,30 @@ pub async fn app_state(endpoint: &str, app: &str) -> (ClusterTags, Weights) {
         .collect();
     (clusters, weights)
 }
+
+/// A weighted CNAME of one color: what earlier paved versions wrote (paved now writes alias
+/// records, and replaces these), or someone else's record.
+#[allow(dead_code)]
+pub fn cname(
+    name: &str,
+    color: paved::plan::Color,
+    weight: i64,
+    target: &str,
+    ttl: i64,
+) -> aws_sdk_route53::types::ResourceRecordSet {
+    use aws_sdk_route53::types::{ResourceRecord, ResourceRecordSet, RrType};
+    ResourceRecordSet::builder()
+        .name(format!("{}.", name.trim_end_matches('.')))
+        .r#type(RrType::Cname)
+        .set_identifier(color.as_str())
+        .weight(weight)
+        .ttl(ttl)
+        .resource_records(
+            ResourceRecord::builder()
+                .value(target)
+                .build()
+                .expect("value"),
+        )
+        .build()
+        .expect("record")
+}

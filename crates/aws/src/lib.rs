@@ -8,6 +8,7 @@ pub mod eks_access;
 pub mod eks_token;
 pub mod live;
 pub mod lock;
+pub mod nlb_zones;
 pub mod route53;
 
 use aws_config::retry::RetryConfig;

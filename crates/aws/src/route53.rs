@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use aws_sdk_route53::error::ProvideErrorMetadata;
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
+    AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord,
+    ResourceRecordSet, RrType,
 };
 
 use paved_wait::{Attempt, Backoff, Poll, WaitError, WaitOptions};
@@ -38,6 +39,9 @@ pub enum Route53Error {
     /// A change did not reach INSYNC in time.
     #[error("{0}")]
     TimedOut(String),
+    /// A record paved cannot build here (an NLB in a region the table does not know).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// One color's weighted record, as read (kept whole: a later change batch deletes exactly it).
@@ -335,23 +339,50 @@ pub async fn zone_records(
     }
 }
 
-/// A weighted CNAME of one color.
-pub fn weighted_cname(
+/// Where a weighted record sends traffic: an alias's DNS name, else its first value (the CNAMEs
+/// of earlier paved versions), without the trailing dot and in lowercase.
+pub fn record_target(record: &ResourceRecordSet) -> Option<String> {
+    let raw = match record.alias_target() {
+        Some(alias) => alias.dns_name(),
+        None => record.resource_records().first()?.value(),
+    };
+    Some(raw.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// Whether `record` already is the weighted alias `weighted_alias` would build.
+pub fn is_alias_to(record: &ResourceRecordSet, weight: i64, target: &str) -> bool {
+    record.r#type() == &RrType::A
+        && record.alias_target().is_some()
+        && record.weight() == Some(weight)
+        && record_target(record).as_deref()
+            == Some(target.trim_end_matches('.').to_ascii_lowercase().as_str())
+}
+
+/// A weighted alias A record of one color to its NLB, evaluating the NLB's target health (a
+/// color whose targets are all unhealthy gets no answers while the other has healthy ones).
+/// Unlike a CNAME it may sit at a zone's apex, and Route 53 does not bill queries to it.
+pub fn weighted_alias(
     name: &str,
     color: Color,
     weight: i64,
-    target: &str,
-    ttl: i64,
+    nlb_hostname: &str,
+    region: &str,
 ) -> Result<ResourceRecordSet, Route53Error> {
+    let zone = crate::nlb_zones::nlb_hosted_zone(region).ok_or_else(|| {
+        Route53Error::Unsupported(format!(
+            "no Network Load Balancer hosted zone is known for region {region} (crates/aws/src/nlb_zones.rs): add it from https://docs.aws.amazon.com/general/latest/gr/elb.html"
+        ))
+    })?;
     ResourceRecordSet::builder()
         .name(fqdn(name))
-        .r#type(RrType::Cname)
+        .r#type(RrType::A)
         .set_identifier(color.as_str())
         .weight(weight)
-        .ttl(ttl)
-        .resource_records(
-            ResourceRecord::builder()
-                .value(target)
+        .alias_target(
+            AliasTarget::builder()
+                .hosted_zone_id(zone)
+                .dns_name(nlb_hostname.trim_end_matches('.').to_ascii_lowercase())
+                .evaluate_target_health(true)
                 .build()
                 .map_err(Route53Error::Build)?,
         )
@@ -359,7 +390,6 @@ pub fn weighted_cname(
         .map_err(Route53Error::Build)
 }
 
-/// The ownership record for `app` at `name`.
 pub fn owner_txt(name: &str, app: &str, ttl: i64) -> Result<ResourceRecordSet, Route53Error> {
     ResourceRecordSet::builder()
         .name(owner_record_name(name))
