@@ -28,6 +28,24 @@ const READ_STATE: &[&str] = &[
     "route53:ListResourceRecordSets",
 ];
 
+/// Keeping `cluster.admins` in step (create-cluster and apply-specs).
+const ACCESS_ENTRIES: &[&str] = &[
+    "eks:ListAccessEntries",
+    "eks:DescribeAccessEntry",
+    "eks:CreateAccessEntry",
+    "eks:DeleteAccessEntry",
+    "eks:AssociateAccessPolicy",
+];
+
+/// Keeping the service account's Pod Identity association in step (apply-specs).
+const POD_IDENTITY: &[&str] = &[
+    "eks:ListPodIdentityAssociations",
+    "eks:DescribePodIdentityAssociation",
+    "eks:CreatePodIdentityAssociation",
+    "eks:UpdatePodIdentityAssociation",
+    "eks:DeletePodIdentityAssociation",
+];
+
 /// ECR calls that put a small blob and a manifest (the native builder, the deploy lock).
 const ECR_PUSH: &[&str] = &[
     "ecr:DescribeRepositories",
@@ -82,13 +100,25 @@ impl PolicyStep {
                 "eks:CreateCluster",
                 "eks:CreateNodegroup",
                 "eks:TagResource",
+                "eks:ListAddons",
+                "eks:DescribeAddonVersions",
+                "eks:CreateAddon",
+            ]
+            .into_iter()
+            .chain(ACCESS_ENTRIES.iter().copied())
+            .chain([
                 "iam:PassRole",
                 // EKS makes its service-linked roles on an account's first cluster and nodegroup.
                 "iam:CreateServiceLinkedRole",
                 "autoscaling:DescribeAutoScalingGroups",
                 "autoscaling:CreateOrUpdateTags",
-            ],
-            PolicyStep::ApplySpecs => vec!["eks:UntagResource", "eks:TagResource"],
+            ])
+            .collect(),
+            PolicyStep::ApplySpecs => ["eks:UntagResource", "eks:TagResource", "iam:PassRole"]
+                .into_iter()
+                .chain(ACCESS_ENTRIES.iter().copied())
+                .chain(POD_IDENTITY.iter().copied())
+                .collect(),
             PolicyStep::Verify => vec!["eks:TagResource"],
             PolicyStep::SwitchTraffic => vec![
                 "route53:ChangeResourceRecordSets",
@@ -125,6 +155,8 @@ enum On {
     /// eks:CreateCluster has no resource type either; with an app its request tag is required.
     NewCluster,
     Cluster,
+    /// The cluster and what lives in it: access entries, add-ons, Pod Identity associations.
+    ClusterParts,
     Nodegroup,
     Repository,
     Zone,
@@ -140,6 +172,15 @@ fn scope_of(action: &str) -> On {
     match action {
         "eks:CreateCluster" => On::NewCluster,
         "eks:DescribeNodegroup" | "eks:DeleteNodegroup" => On::Nodegroup,
+        // Called on the cluster, acting on its access entries, add-ons and associations.
+        a if ACCESS_ENTRIES.contains(&a)
+            || POD_IDENTITY.contains(&a)
+            || a == "eks:CreateAddon"
+            || a == "eks:ListAddons" =>
+        {
+            On::ClusterParts
+        }
+        "eks:DescribeAddonVersions" => On::Any,
         "eks:ListClusters"
         | "ecr:GetAuthorizationToken"
         | "route53:ListHostedZones"
@@ -188,11 +229,19 @@ impl Scope {
     /// One app's names: its clusters (both colors), its repository and build cache, its hosted
     /// zone when the spec names its id, the account and partition of its roles.
     pub fn of(app: &crate::spec::KubeApp) -> Scope {
-        let roles: Vec<String> = [&app.cluster.roles.cluster, &app.cluster.roles.nodes]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
+        let pods_role = app
+            .service_account
+            .as_ref()
+            .and_then(|s| s.iam_role.as_ref());
+        let roles: Vec<String> = [
+            app.cluster.roles.cluster.as_ref(),
+            app.cluster.roles.nodes.as_ref(),
+            pods_role,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
         // arn:<partition>:iam::<account>:role/<name>
         let parts: Vec<&str> = roles.first().map_or(Vec::new(), |r| r.split(':').collect());
         let repository = crate::plan::repository(app);
@@ -227,6 +276,23 @@ impl Scope {
                 .clusters
                 .iter()
                 .map(|c| format!("arn:{p}:eks:{r}:{a}:cluster/{c}"))
+                .collect(),
+            On::ClusterParts => self
+                .clusters
+                .iter()
+                .flat_map(|c| {
+                    [
+                        "cluster/",
+                        "access-entry/",
+                        "addon/",
+                        "podidentityassociation/",
+                    ]
+                    .into_iter()
+                    .map(move |kind| {
+                        let rest = if kind == "cluster/" { "" } else { "/*" };
+                        format!("arn:{p}:eks:{r}:{a}:{kind}{c}{rest}")
+                    })
+                })
                 .collect(),
             On::Nodegroup => self
                 .clusters
@@ -268,7 +334,7 @@ impl Scope {
                 json!({ "StringEquals": { format!("aws:RequestTag/{}", crate::aws::eks::tags::APP): app } })
             }),
             On::PassRole => Some(json!({
-                "StringEquals": { "iam:PassedToService": ["eks.amazonaws.com", "ec2.amazonaws.com"] }
+                "StringEquals": { "iam:PassedToService": ["eks.amazonaws.com", "ec2.amazonaws.com", "pods.eks.amazonaws.com"] }
             })),
             On::ServiceLinkedRole => Some(json!({
                 "StringEquals": { "iam:AWSServiceName": ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com"] }
@@ -308,6 +374,7 @@ fn sid_suffix(on: On) -> &'static str {
         On::Any => "Unscoped",
         On::NewCluster => "NewCluster",
         On::Cluster => "Clusters",
+        On::ClusterParts => "ClusterAccessAndAddons",
         On::Nodegroup => "Nodegroups",
         On::Repository => "Repositories",
         On::Zone => "Zone",
@@ -357,7 +424,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_step_reads_the_state_and_only_create_cluster_passes_roles() {
+    fn every_step_reads_the_state_and_only_cluster_and_pod_roles_are_passed() {
         for s in PolicyStep::all() {
             assert!(s.actions().contains(&"eks:ListClusters"), "{s:?}");
         }
@@ -365,6 +432,41 @@ mod tests {
         assert!(text.contains("eks:DeleteCluster") && !text.contains("iam:PassRole"));
         let text = document(&[PolicyStep::CreateCluster], &Scope::default()).to_string();
         assert!(text.contains("iam:PassRole") && text.contains("iam:CreateServiceLinkedRole"));
+        // apply-specs hands the pods' role to EKS Pod Identity.
+        let text = document(&[PolicyStep::ApplySpecs], &Scope::default()).to_string();
+        assert!(text.contains("iam:PassRole") && text.contains("pods.eks.amazonaws.com"));
+    }
+
+    #[test]
+    fn access_entries_add_ons_and_pod_identity_are_scoped_to_the_apps_clusters() {
+        let loaded = crate::spec::load(concat!(env!("CARGO_MANIFEST_DIR"), "/apps/billing"))
+            .expect("billing");
+        let scope = Scope::of(&loaded.spec);
+        let doc = document(&PolicyStep::all(), &scope);
+        let parts = statement(&doc, "PavedApplySpecsClusterAccessAndAddons");
+        let actions = parts["Action"].to_string();
+        assert!(
+            actions.contains("eks:CreatePodIdentityAssociation")
+                && actions.contains("eks:AssociateAccessPolicy"),
+            "{actions}"
+        );
+        let resources = parts["Resource"].to_string();
+        let region = &loaded.spec.cluster.region;
+        for kind in [
+            "cluster/billing-green\"",
+            "access-entry/billing-blue/*",
+            "podidentityassociation/billing-green/*",
+        ] {
+            assert!(
+                resources.contains(&format!(":eks:{region}:123456789012:{kind}")),
+                "{kind} in {resources}"
+            );
+        }
+        let addons =
+            statement(&doc, "PavedCreateClusterClusterAccessAndAddons")["Action"].to_string();
+        assert!(addons.contains("eks:CreateAddon") && !addons.contains("DescribeAddonVersions"));
+        let roles = statement(&doc, "PavedApplySpecsPassRoles")["Resource"].to_string();
+        assert!(roles.contains("role/billing-app"), "{roles}");
     }
 
     fn statement<'a>(doc: &'a Value, sid: &str) -> &'a Value {
