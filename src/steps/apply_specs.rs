@@ -180,7 +180,10 @@ pub async fn run(args: &Args) -> Result<ApplyOutcome, StepError> {
         },
     );
     let conn = connect(app, &args.aws, &args.cluster).await?;
-    if let (Some((eks_client, cluster)), false) = (&conn.eks, args.diff) {
+    // What changes the EKS cluster itself; a diff and a kubeconfig context change nothing there.
+    let eks = conn.eks.as_ref().filter(|_| !args.diff);
+    let mut access = None;
+    if let Some((eks_client, cluster)) = eks {
         // What verify vouched for is about to change: no traffic until it vouches again.
         if cluster
             .tags()
@@ -201,15 +204,12 @@ pub async fn run(args: &Args) -> Result<ApplyOutcome, StepError> {
                 conn.name
             );
         }
-    }
-    let mut access = None;
-    if let (Some((eks_client, _)), false) = (&conn.eks, args.diff) {
         access = Some(ensure_access(eks_client, &conn.name, app).await?);
     }
     let results = apply_all(&conn.client, &app.name, &objects, args.diff)
         .await
         .map_err(StepError::failed)?;
-    if let (Some((eks_client, cluster)), false) = (&conn.eks, args.diff) {
+    if let Some((eks_client, cluster)) = eks {
         let applied = HashMap::from([(tags::OBJECTS_HASH.to_string(), objects_hash(app))]);
         eks::tag_cluster(eks_client, cluster, applied)
             .await

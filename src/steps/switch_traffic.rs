@@ -311,9 +311,7 @@ fn weights_ahead(state: &DnsState, to: Color, target: &str, steps: &[u8]) -> Vec
     };
     if plan.is_empty()
         && state.records.iter().any(|r| {
-            r.color == to
-                && route53::record_target(&r.record)
-                    != Some(target.trim_end_matches('.').to_ascii_lowercase())
+            r.color == to && route53::record_target(&r.record) != Some(route53::host(target))
         })
     {
         // Already at 100 but pointing elsewhere (a re-created load balancer): re-point it.

@@ -123,17 +123,15 @@ pub async fn ensure_admins(
 
 /// The principals with an access entry on the cluster.
 pub async fn list_access_entries(client: &Client, cluster: &str) -> Result<Vec<String>, EksError> {
-    let mut out = Vec::new();
-    let mut pages = client
+    client
         .list_access_entries()
         .cluster_name(cluster)
         .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(api(format!("list the access entries of {cluster}")))?;
-        out.extend(page.access_entries().iter().cloned());
-    }
-    Ok(out)
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(api(format!("list the access entries of {cluster}")))
 }
 
 /// What `ensure_pod_identity` did.
@@ -269,29 +267,27 @@ pub async fn ensure_addons(
     version: &str,
     addons: &[&str],
 ) -> Result<Vec<String>, EksError> {
-    let mut existing = Vec::new();
-    let mut pages = client
+    let existing: Vec<String> = client
         .list_addons()
         .cluster_name(cluster)
         .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(api(format!("list the add-ons of {cluster}")))?;
-        existing.extend(page.addons().iter().cloned());
-    }
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(api(format!("list the add-ons of {cluster}")))?;
     let mut created = Vec::new();
     for addon in addons.iter().filter(|a| !existing.iter().any(|e| e == *a)) {
-        let mut infos = Vec::new();
-        let mut pages = client
+        let infos: Vec<AddonInfo> = client
             .describe_addon_versions()
             .addon_name(*addon)
             .kubernetes_version(version)
             .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(api(format!("look up the versions of add-on {addon}")))?;
-            infos.extend(page.addons().iter().cloned());
-        }
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(api(format!("look up the versions of add-on {addon}")))?;
         let pinned = default_addon_version(&infos, addon, version).ok_or_else(|| {
             EksError::Failed(format!(
                 "EKS lists no version of add-on {addon} for Kubernetes {version}"

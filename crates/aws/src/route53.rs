@@ -339,14 +339,20 @@ pub async fn zone_records(
     }
 }
 
+/// A load balancer's hostname as records hold it: lowercase, without the trailing dot (Route 53
+/// answers alias names with one).
+pub fn host(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
 /// Where a weighted record sends traffic: an alias's DNS name, else its first value (the CNAMEs
-/// of earlier paved versions), without the trailing dot and in lowercase.
+/// of earlier paved versions), as `host` writes it.
 pub fn record_target(record: &ResourceRecordSet) -> Option<String> {
     let raw = match record.alias_target() {
         Some(alias) => alias.dns_name(),
         None => record.resource_records().first()?.value(),
     };
-    Some(raw.trim_end_matches('.').to_ascii_lowercase())
+    Some(host(raw))
 }
 
 /// Whether `record` already is the weighted alias `weighted_alias` would build.
@@ -354,8 +360,7 @@ pub fn is_alias_to(record: &ResourceRecordSet, weight: i64, target: &str) -> boo
     record.r#type() == &RrType::A
         && record.alias_target().is_some()
         && record.weight() == Some(weight)
-        && record_target(record).as_deref()
-            == Some(target.trim_end_matches('.').to_ascii_lowercase().as_str())
+        && record_target(record) == Some(host(target))
 }
 
 /// A weighted alias A record of one color to its NLB, evaluating the NLB's target health (a
@@ -381,7 +386,7 @@ pub fn weighted_alias(
         .alias_target(
             AliasTarget::builder()
                 .hosted_zone_id(zone)
-                .dns_name(nlb_hostname.trim_end_matches('.').to_ascii_lowercase())
+                .dns_name(host(nlb_hostname))
                 .evaluate_target_health(true)
                 .build()
                 .map_err(Route53Error::Build)?,

@@ -73,6 +73,12 @@ impl TokenSource {
             .map(|(h, _)| h.clone())
     }
 
+    /// The last header signed, whatever its age.
+    fn last(&self) -> Option<HeaderValue> {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        current.as_ref().map(|(h, _)| h.clone())
+    }
+
     /// Sign a token from the provider's credentials (which refreshes an expiring session).
     async fn sign(self: Arc<Self>) -> Result<HeaderValue, BoxError> {
         let credentials = self.credentials.provide_credentials().await?;
@@ -157,10 +163,7 @@ where
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         // poll_ready put a header here; a caller that skipped it gets the last one signed.
-        let header = self
-            .ready
-            .take()
-            .or_else(|| self.source.fresh(SystemTime::UNIX_EPOCH));
+        let header = self.ready.take().or_else(|| self.source.last());
         if let Some(h) = header {
             request.headers_mut().insert(AUTHORIZATION, h);
         }
