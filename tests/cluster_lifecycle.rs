@@ -10,16 +10,22 @@ use aws_sdk_route53::types::{
 use paved::aws::eks;
 use paved::plan::Color;
 use paved::steps::{Output, StepError, create_cluster, teardown};
-use support::{aws::moto_args, bed_service};
+use support::aws::{moto_args, with_bed_subnets};
+use support::bed_service;
 
 fn write_spec(dir: &Path, name: &str, instance: &str) {
+    write_spec_in(dir, name, instance, "us-east-1");
+}
+
+/// The test app's spec, in `region` (with the bed's subnets there).
+fn write_spec_in(dir: &Path, name: &str, instance: &str, region: &str) {
     std::fs::write(
         dir.join("kubeapp.yaml"),
-        format!(
+        with_bed_subnets(&format!(
             "name: {name}
 image: {{ native: {{ files: [{{ src: bin, dest: /bin/app }}] }} }}
 cluster:
-  region: us-east-1
+  region: {region}
   version: \"1.35\"
   network: {{ subnets: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002] }}
   roles:
@@ -32,7 +38,7 @@ components:
 dns: {{ zone: {name}.test, name: www.{name}.test, ttl: 60 }}
 deploy: {{ bake: 10m }}
 "
-        ),
+        )),
     )
     .expect("write spec");
 }
@@ -96,6 +102,7 @@ impl Bed {
             color,
             timeout: std::time::Duration::from_secs(60),
             poll_interval: std::time::Duration::ZERO,
+            skip_doctor: false,
             output: Output::Json,
         })
         .await
@@ -543,14 +550,15 @@ async fn the_specs_region_wins_over_aws_region() {
     };
     let name = support::unique("region");
     let dir = tempfile::tempdir().expect("tempdir");
-    write_spec(dir.path(), &name, "m7i.large");
-    let spec = dir.path().join("kubeapp.yaml");
-    let text = std::fs::read_to_string(&spec).expect("spec");
-    std::fs::write(
-        &spec,
-        text.replace("region: us-east-1", "region: eu-west-1"),
-    )
-    .expect("spec");
+    write_spec_in(dir.path(), &name, "m7i.large", "eu-west-1");
+    // Route 53 is global: the zone create-cluster's preflight looks for.
+    aws_sdk_route53::Client::new(&moto_args(&aws).sdk_config("us-east-1").await)
+        .create_hosted_zone()
+        .name(format!("{name}.test"))
+        .caller_reference(format!("{name}-zone"))
+        .send()
+        .await
+        .expect("zone");
     let run = |extra: &[&str]| {
         std::process::Command::new(support::hello::bin("paved-create-cluster"))
             .arg(dir.path())
@@ -788,4 +796,118 @@ async fn a_cluster_gets_auto_mode_admins_addons_and_pod_identity() {
         paved::aws::eks_access::PodIdentityChange::Deleted
     );
     assert_eq!(role("").await, None);
+}
+
+/// Before a cluster is created, `paved doctor`'s checks run on what the account holds (moto's
+/// EC2 and IAM, provisioned by scripts/testbed/account.py): a subnet that does not exist and a
+/// cluster role without Auto Mode's policies stop create-cluster with both named, and nothing is
+/// created. `paved doctor` prints the same checks, one per line, and exits 1.
+#[tokio::test]
+async fn create_cluster_runs_the_doctor_first_and_creates_nothing_on_a_failure() {
+    let Some(bed) = Bed::new("doctor").await else {
+        return;
+    };
+    let sdk = bed.sdk().await;
+    let doctor = |app: String| {
+        let aws = bed.aws.clone();
+        std::process::Command::new(support::hello::bin("paved"))
+            .args(["doctor", &app])
+            .env("PAVED_AWS_ENDPOINT_URL", &aws)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUNNER_ENVIRONMENT", "github-hosted")
+            .output()
+            .expect("run paved doctor")
+    };
+    let ready = doctor(bed.app());
+    let text = String::from_utf8_lossy(&ready.stdout).into_owned();
+    assert!(
+        ready.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    for line in [
+        "ok    subnets",
+        "ok    load balancer subnets  kubernetes.io/role/elb in us-east-1a, us-east-1b",
+        "ok    cluster role",
+        "ok    node role",
+        "ok    API endpoint",
+        "ok    hosted zone",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+
+    // A role with the trust but none of the policies, and a subnet id that does not exist.
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let bare = format!("{}-bare", bed.name);
+    iam.create_role()
+        .role_name(&bare)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}"#,
+        )
+        .send()
+        .await
+        .expect("role");
+    let spec = bed.dir.path().join("kubeapp.yaml");
+    let good = std::fs::read_to_string(&spec).expect("spec");
+    let first = good
+        .split("subnets: [")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .expect("a subnet")
+        .to_string();
+    std::fs::write(
+        &spec,
+        good.replace(&first, "subnet-0000000000000dead")
+            .replace("role/paved-cluster", &format!("role/{bare}")),
+    )
+    .expect("spec");
+
+    let err = bed.create(Some(Color::Blue)).await.expect_err("refused");
+    let message = err.to_string();
+    assert!(matches!(err, StepError::Failed(_)), "{message}");
+    assert!(message.starts_with("nothing was created: "), "{message}");
+    assert!(
+        message.contains("subnets: subnet-0000000000000dead not found"),
+        "{message}"
+    );
+    assert!(
+        message.contains("cluster role: ")
+            && message.contains("attach AmazonEKSClusterPolicy, AmazonEKSComputePolicy"),
+        "{message}"
+    );
+    assert!(
+        eks::describe_cluster(&bed.eks().await, &bed.c(Color::Blue))
+            .await
+            .expect("describe")
+            .is_none(),
+        "no cluster was created"
+    );
+
+    let failing = doctor(bed.app());
+    let text = String::from_utf8_lossy(&failing.stdout).into_owned();
+    assert_eq!(failing.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL  subnets"), "{text}");
+    assert!(text.contains("FAIL  cluster role"), "{text}");
+    assert!(
+        text.ends_with("2 problems: fix them before a cluster is created\n"),
+        "{text}"
+    );
+
+    // --skip-doctor creates anyway (EKS, here moto, has the last word).
+    std::fs::write(
+        &spec,
+        good.replace("role/paved-cluster", &format!("role/{bare}")),
+    )
+    .expect("spec");
+    let mut args = create_cluster::Args::new(&bed.app(), Color::Blue);
+    args.aws = moto_args(&bed.aws);
+    args.skip_doctor = true;
+    args.poll_interval = std::time::Duration::ZERO;
+    args.timeout = std::time::Duration::from_secs(60);
+    let created = create_cluster::run(&args)
+        .await
+        .expect("created without the doctor");
+    assert!(!created.adopted);
 }

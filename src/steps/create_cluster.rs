@@ -37,6 +37,10 @@ pub struct Args {
     /// Time between polls of EKS
     #[arg(long, default_value = "15s", hide = true, value_parser = parse_duration)]
     pub poll_interval: Duration,
+    /// Create the cluster without first running `paved doctor`'s checks (for an account whose
+    /// roles or subnets paved cannot read, or a check that is wrong for it)
+    #[arg(long)]
+    pub skip_doctor: bool,
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
@@ -69,6 +73,7 @@ impl Args {
             color: Some(color),
             timeout: Duration::from_secs(40 * 60),
             poll_interval: Duration::from_secs(15),
+            skip_doctor: false,
             output: Output::Text,
         }
     }
@@ -92,6 +97,37 @@ async fn caller(sdk: &aws_config::SdkConfig) -> String {
         Ok(out) => out.arn().unwrap_or("paved").to_string(),
         Err(_) => "paved".into(),
     }
+}
+
+/// `paved doctor`'s checks, before anything is created: a failing one stops the step, with
+/// every failing line.
+async fn preflight(app: &spec::KubeApp, sdk: &aws_config::SdkConfig) -> Result<(), StepError> {
+    let runner = std::env::var("RUNNER_ENVIRONMENT").ok();
+    let report = super::doctor::examine(app, sdk, runner).await;
+    for check in &report.checks {
+        match check.verdict {
+            super::doctor::Verdict::Ok => {
+                tracing::debug!("doctor: {}: {}", check.name, check.detail)
+            }
+            super::doctor::Verdict::Warn => {
+                tracing::warn!("doctor: {}: {}", check.name, check.detail)
+            }
+            super::doctor::Verdict::Fail => {}
+        }
+    }
+    let failures = report.failures();
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = failures
+        .iter()
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    Err(StepError::Failed(format!(
+        "nothing was created: {} (paved doctor {} shows every check; --skip-doctor creates anyway)",
+        lines.join("; "),
+        app.name
+    )))
 }
 
 pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
@@ -166,8 +202,8 @@ pub async fn run(args: &Args) -> Result<ClusterOutcome, StepError> {
             true
         }
         None => {
-            if app.cluster.network.subnets.len() < 2 {
-                return Err(StepError::BadInput("cluster.network.subnets needs at least two subnets in different availability zones".into()));
+            if !args.skip_doctor {
+                preflight(app, &sdk).await?;
             }
             tracing::info!(
                 "creating {name} (EKS {}, cluster hash {})",

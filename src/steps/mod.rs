@@ -5,6 +5,7 @@ pub mod apply_specs;
 pub mod build_image;
 pub mod create_cluster;
 pub mod deploy;
+pub mod doctor;
 pub mod hash;
 pub mod history;
 pub mod iam_policy;

@@ -191,7 +191,7 @@ fn write_catalog(dir: &Path, name: &str) {
     std::fs::write(dir.join("catalog.json"), r#"{"items": []}"#).expect("catalog.json");
     std::fs::write(
         dir.join("kubeapp.yaml"),
-        format!(
+        super::aws::with_bed_subnets(&format!(
             "name: {name}-cat
 image: {{ docker: {{ dockerfile: Dockerfile, context: . }} }}
 cluster:
@@ -208,7 +208,7 @@ deploy:
   traffic: {{ steps: [100], hold: 0s }}
   bake: 0s
 "
-        ),
+        )),
     )
     .expect("catalog spec");
 }

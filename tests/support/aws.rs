@@ -83,3 +83,36 @@ pub fn cname(
         .build()
         .expect("record")
 }
+
+/// The example subnet ids specs carry (apps/hello, apps/catalog).
+const PLACEHOLDER_SUBNETS: [[&str; 2]; 2] = [
+    ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+    ["subnet-0c1d2e3f4a5b60001", "subnet-0c1d2e3f4a5b60002"],
+];
+
+/// `spec` with its example subnet ids replaced by the bed's subnets of the spec's region (made
+/// by scripts/testbed/account.py, which exports PAVED_TEST_SUBNETS), so that create-cluster's
+/// preflight finds them in moto's EC2.
+pub fn with_bed_subnets(spec: &str) -> String {
+    let Some(all) = super::bed_service("PAVED_TEST_SUBNETS") else {
+        return spec.to_string();
+    };
+    let region = spec
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("region: "))
+        .expect("the spec names its region")
+        .trim();
+    let ids: Vec<&str> = all
+        .split(';')
+        .find_map(|r| r.strip_prefix(&format!("{region}=")))
+        .unwrap_or_else(|| panic!("the bed has no subnets in {region}: {all}"))
+        .split(',')
+        .collect();
+    let mut out = spec.to_string();
+    for pair in PLACEHOLDER_SUBNETS {
+        for (placeholder, id) in pair.iter().zip(&ids) {
+            out = out.replace(placeholder, id);
+        }
+    }
+    out
+}

@@ -11,7 +11,7 @@ use paved::aws::eks::tags;
 use paved::plan::Color;
 use serde_json::Value;
 
-use super::aws::moto_args;
+use super::aws::{moto_args, with_bed_subnets};
 use super::fake_kube::FakeKube;
 use super::github_double::GitHubDouble;
 use super::http_server::App;
@@ -64,7 +64,7 @@ pub fn write_app(dir: &Path, name: &str, instance: &str) {
         spec.contains(&format!("www.{name}.test")),
         "the spec changed shape"
     );
-    std::fs::write(dir.join("kubeapp.yaml"), spec).expect("spec");
+    std::fs::write(dir.join("kubeapp.yaml"), with_bed_subnets(&spec)).expect("spec");
 }
 
 /// hello's binary: the real one when apps/hello/build made it (scripts/test does), which CI

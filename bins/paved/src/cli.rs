@@ -50,6 +50,8 @@ pub enum Command {
     BuildImage(paved::steps::build_image::Args),
     /// Server-side apply the app's objects to a cluster (EKS color or kubeconfig context), prune, diff
     ApplySpecs(paved::steps::apply_specs::Args),
+    /// Check what the app's cluster needs from the account (subnets, roles, endpoint, zone), one line per check
+    Doctor(paved::steps::doctor::Args),
     /// Create (or adopt) the app's EKS cluster of one color, its nodegroups and their tags
     CreateCluster(paved::steps::create_cluster::Args),
     /// Move the app's DNS traffic to one color in checked steps (also the manual rollback)
@@ -128,6 +130,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Hash(args) => paved::steps::hash::execute(args),
         Command::BuildImage(args) => paved::steps::build_image::execute(args),
         Command::ApplySpecs(args) => paved::steps::apply_specs::execute(args),
+        Command::Doctor(args) => paved::steps::doctor::execute(args),
         Command::CreateCluster(args) => paved::steps::create_cluster::execute(args),
         Command::SwitchTraffic(args) => paved::steps::switch_traffic::execute(args),
         Command::Teardown(args) => paved::steps::teardown::execute(args),

@@ -9,6 +9,7 @@ pub mod eks_token;
 pub mod live;
 pub mod lock;
 pub mod nlb_zones;
+pub mod preflight;
 pub mod route53;
 
 use aws_config::retry::RetryConfig;
