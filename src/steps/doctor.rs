@@ -29,7 +29,7 @@ pub struct Args {
     pub aws: AwsArgs,
     /// Where paved will run: `github-hosted` runners reach only public endpoints. GitHub sets
     /// RUNNER_ENVIRONMENT in every job (`github-hosted` or `self-hosted`).
-    #[arg(long, env = "RUNNER_ENVIRONMENT")]
+    #[arg(long, env = "RUNNER_ENVIRONMENT", hide_env_values = true)]
     pub runner: Option<String>,
     /// How to print the result
     #[arg(long, short, value_enum, default_value = "text")]

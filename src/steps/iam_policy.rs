@@ -16,6 +16,8 @@ pub enum PolicyStep {
     Teardown,
     /// What `paved deploy` calls beyond the steps: its lock in the app's ECR repository.
     Deploy,
+    /// `paved doctor` (create-cluster runs it too): the subnets and the roles a cluster needs.
+    Doctor,
 }
 
 const READ_STATE: &[&str] = &[
@@ -46,6 +48,13 @@ const POD_IDENTITY: &[&str] = &[
     "eks:DeletePodIdentityAssociation",
 ];
 
+/// `paved doctor`'s reads of the account (create-cluster runs them before it creates).
+const PREFLIGHT: &[&str] = &[
+    "ec2:DescribeSubnets",
+    "iam:GetRole",
+    "iam:ListAttachedRolePolicies",
+];
+
 /// ECR calls that put a small blob and a manifest (the native builder, the deploy lock).
 const ECR_PUSH: &[&str] = &[
     "ecr:DescribeRepositories",
@@ -60,7 +69,7 @@ const ECR_PUSH: &[&str] = &[
 ];
 
 impl PolicyStep {
-    pub fn all() -> [PolicyStep; 8] {
+    pub fn all() -> [PolicyStep; 9] {
         [
             PolicyStep::Plan,
             PolicyStep::BuildImage,
@@ -70,6 +79,7 @@ impl PolicyStep {
             PolicyStep::SwitchTraffic,
             PolicyStep::Teardown,
             PolicyStep::Deploy,
+            PolicyStep::Doctor,
         ]
     }
 
@@ -83,6 +93,7 @@ impl PolicyStep {
             PolicyStep::SwitchTraffic => "PavedSwitchTraffic",
             PolicyStep::Teardown => "PavedTeardown",
             PolicyStep::Deploy => "PavedDeployLock",
+            PolicyStep::Doctor => "PavedDoctor",
         }
     }
 
@@ -106,6 +117,7 @@ impl PolicyStep {
             ]
             .into_iter()
             .chain(ACCESS_ENTRIES.iter().copied())
+            .chain(PREFLIGHT.iter().copied())
             .chain([
                 "iam:PassRole",
                 // EKS makes its service-linked roles on an account's first cluster and nodegroup.
@@ -136,6 +148,7 @@ impl PolicyStep {
                 .copied()
                 .chain(["ecr:BatchDeleteImage"])
                 .collect(),
+            PolicyStep::Doctor => PREFLIGHT.to_vec(),
         };
         let mut actions: Vec<&str> = READ_STATE.iter().copied().chain(own).collect();
         actions.sort_unstable();
@@ -161,15 +174,26 @@ enum On {
     Repository,
     Zone,
     Change,
-    /// The Auto Scaling groups EKS makes for managed nodegroups: their names are EKS's, so the
-    /// tagging call is not narrowed further.
+    /// The Auto Scaling groups EKS makes for managed nodegroups, named `eks-<nodegroup>-<id>`
+    /// (the resource of the AWSServiceRoleForAmazonEKSNodegroup role's policy).
     AutoScalingGroup,
-    PassRole,
+    /// The roles the spec names, read by the doctor.
+    Roles,
+    /// The cluster and node roles, handed to EKS by create-cluster.
+    PassClusterRoles,
+    /// The pods' role, handed to EKS Pod Identity by apply-specs.
+    PassPodRole,
     ServiceLinkedRole,
 }
 
-fn scope_of(action: &str) -> On {
+fn scope_of(step: PolicyStep, action: &str) -> On {
     match action {
+        // Each step passes only its own roles: the cluster's and nodes' to EKS, the pods' to
+        // Pod Identity (the EKS user guide: the principal creating an association needs
+        // iam:PassRole).
+        "iam:PassRole" if step == PolicyStep::ApplySpecs => On::PassPodRole,
+        "iam:PassRole" => On::PassClusterRoles,
+        "iam:GetRole" | "iam:ListAttachedRolePolicies" => On::Roles,
         "eks:CreateCluster" => On::NewCluster,
         "eks:DescribeNodegroup" | "eks:DeleteNodegroup" => On::Nodegroup,
         // Called on the cluster, acting on its access entries, add-ons and associations.
@@ -185,10 +209,10 @@ fn scope_of(action: &str) -> On {
         | "ecr:GetAuthorizationToken"
         | "route53:ListHostedZones"
         | "route53:ListHostedZonesByName"
-        | "autoscaling:DescribeAutoScalingGroups" => On::Any,
+        | "autoscaling:DescribeAutoScalingGroups"
+        | "ec2:DescribeSubnets" => On::Any,
         "route53:GetChange" => On::Change,
         "autoscaling:CreateOrUpdateTags" => On::AutoScalingGroup,
-        "iam:PassRole" => On::PassRole,
         "iam:CreateServiceLinkedRole" => On::ServiceLinkedRole,
         a if a.starts_with("eks:") => On::Cluster,
         a if a.starts_with("ecr:") => On::Repository,
@@ -207,7 +231,10 @@ pub struct Scope {
     clusters: Vec<String>,
     repositories: Vec<String>,
     zone_id: Option<String>,
-    roles: Vec<String>,
+    /// The cluster and node roles.
+    cluster_roles: Vec<String>,
+    /// The pods' role (the service account's).
+    pod_roles: Vec<String>,
 }
 
 impl Default for Scope {
@@ -220,7 +247,8 @@ impl Default for Scope {
             clusters: vec!["*".into()],
             repositories: vec!["*".into()],
             zone_id: None,
-            roles: Vec::new(),
+            cluster_roles: Vec::new(),
+            pod_roles: Vec::new(),
         }
     }
 }
@@ -229,21 +257,26 @@ impl Scope {
     /// One app's names: its clusters (both colors), its repository and build cache, its hosted
     /// zone when the spec names its id, the account and partition of its roles.
     pub fn of(app: &crate::spec::KubeApp) -> Scope {
-        let pods_role = app
+        let pod_roles: Vec<String> = app
             .service_account
             .as_ref()
-            .and_then(|s| s.iam_role.as_ref());
-        let roles: Vec<String> = [
+            .and_then(|s| s.iam_role.clone())
+            .into_iter()
+            .collect();
+        let cluster_roles: Vec<String> = [
             app.cluster.roles.cluster.as_ref(),
             app.cluster.roles.nodes.as_ref(),
-            pods_role,
         ]
         .into_iter()
         .flatten()
         .cloned()
         .collect();
         // arn:<partition>:iam::<account>:role/<name>
-        let parts: Vec<&str> = roles.first().map_or(Vec::new(), |r| r.split(':').collect());
+        let parts: Vec<&str> = cluster_roles
+            .iter()
+            .chain(&pod_roles)
+            .next()
+            .map_or(Vec::new(), |r| r.split(':').collect());
         let repository = crate::plan::repository(app);
         let mut repositories = vec![repository.clone()];
         if app.image.docker.is_some() {
@@ -264,7 +297,8 @@ impl Scope {
                 .collect(),
             repositories,
             zone_id: app.dns.as_ref().and_then(|d| d.zone_id.clone()),
-            roles,
+            cluster_roles,
+            pod_roles,
         }
     }
 
@@ -309,9 +343,12 @@ impl Scope {
                 self.zone_id.as_deref().unwrap_or("*")
             )],
             On::Change => vec![format!("arn:{p}:route53:::change/*")],
-            On::AutoScalingGroup => vec![format!("arn:{p}:autoscaling:{r}:{a}:autoScalingGroup:*")],
-            On::PassRole if self.roles.is_empty() => vec![format!("arn:{p}:iam::{a}:role/*")],
-            On::PassRole => self.roles.clone(),
+            On::AutoScalingGroup => vec![format!(
+                "arn:{p}:autoscaling:{r}:{a}:autoScalingGroup:*:autoScalingGroupName/eks-*"
+            )],
+            On::Roles => self.roles_or_any(self.cluster_roles.iter().chain(&self.pod_roles)),
+            On::PassClusterRoles => self.roles_or_any(&self.cluster_roles),
+            On::PassPodRole => self.roles_or_any(&self.pod_roles),
             On::ServiceLinkedRole => vec![
                 format!(
                     "arn:{p}:iam::{a}:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS"
@@ -328,13 +365,29 @@ impl Scope {
         }
     }
 
+    /// The roles given, or any role of the account when the spec names none.
+    fn roles_or_any<'a>(&self, roles: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        let list: Vec<String> = roles.into_iter().cloned().collect();
+        if list.is_empty() {
+            vec![format!(
+                "arn:{}:iam::{}:role/*",
+                self.partition, self.account
+            )]
+        } else {
+            list
+        }
+    }
+
     fn condition(&self, on: On) -> Option<Value> {
         match on {
             On::NewCluster => self.app.as_ref().map(|app| {
                 json!({ "StringEquals": { format!("aws:RequestTag/{}", crate::aws::eks::tags::APP): app } })
             }),
-            On::PassRole => Some(json!({
-                "StringEquals": { "iam:PassedToService": ["eks.amazonaws.com", "ec2.amazonaws.com", "pods.eks.amazonaws.com"] }
+            On::PassClusterRoles => Some(json!({
+                "StringEquals": { "iam:PassedToService": "eks.amazonaws.com" }
+            })),
+            On::PassPodRole => Some(json!({
+                "StringEquals": { "iam:PassedToService": "pods.eks.amazonaws.com" }
             })),
             On::ServiceLinkedRole => Some(json!({
                 "StringEquals": { "iam:AWSServiceName": ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com"] }
@@ -344,28 +397,44 @@ impl Scope {
     }
 }
 
-/// The policy document for `steps`: per step, a statement for each kind of resource its
-/// actions act on, named as narrowly as `scope` allows.
+/// The policy document for `steps`: a statement for each kind of resource their actions act
+/// on, named as narrowly as `scope` allows. The steps' actions are merged per kind, so the
+/// document for every step stays within IAM's size limit for a managed policy.
 pub fn document(steps: &[PolicyStep], scope: &Scope) -> Value {
-    let mut statements = Vec::new();
+    let mut by_scope: std::collections::BTreeMap<On, std::collections::BTreeSet<&str>> =
+        Default::default();
     for step in steps {
-        let mut by_scope: std::collections::BTreeMap<On, Vec<&str>> = Default::default();
         for action in step.actions() {
-            by_scope.entry(scope_of(action)).or_default().push(action);
+            by_scope
+                .entry(scope_of(*step, action))
+                .or_default()
+                .insert(action);
         }
-        for (on, actions) in by_scope {
+    }
+    // One step's document keeps its name in every statement (a role per job).
+    let prefix = match steps {
+        [one] => one.sid(),
+        _ => "Paved",
+    };
+    // An app whose pods assume no role has none to pass.
+    if scope.app.is_some() && scope.pod_roles.is_empty() {
+        by_scope.remove(&On::PassPodRole);
+    }
+    let statements: Vec<Value> = by_scope
+        .into_iter()
+        .map(|(on, actions)| {
             let mut statement = json!({
-                "Sid": format!("{}{}", step.sid(), sid_suffix(on)),
+                "Sid": format!("{prefix}{}", sid_suffix(on)),
                 "Effect": "Allow",
-                "Action": actions,
+                "Action": actions.into_iter().collect::<Vec<_>>(),
                 "Resource": scope.resources(on),
             });
             if let Some(condition) = scope.condition(on) {
                 statement["Condition"] = condition;
             }
-            statements.push(statement);
-        }
-    }
+            statement
+        })
+        .collect();
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
@@ -379,8 +448,10 @@ fn sid_suffix(on: On) -> &'static str {
         On::Repository => "Repositories",
         On::Zone => "Zone",
         On::Change => "Changes",
-        On::AutoScalingGroup => "NodeGroups",
-        On::PassRole => "PassRoles",
+        On::AutoScalingGroup => "AutoScalingGroups",
+        On::Roles => "ReadRoles",
+        On::PassClusterRoles => "PassClusterRoles",
+        On::PassPodRole => "PassPodRole",
         On::ServiceLinkedRole => "ServiceLinkedRoles",
     }
 }
@@ -391,7 +462,7 @@ pub struct Args {
     /// Only these steps [default: all]
     #[arg(long, value_enum, value_delimiter = ',')]
     pub step: Vec<PolicyStep>,
-    /// Name the app's cluster and node roles in iam:PassRole instead of any role
+    /// Scope the policy to one app: its clusters, repository, zone and roles instead of any
     #[arg(long)]
     pub app: Option<String>,
 }
@@ -443,7 +514,7 @@ mod tests {
             .expect("billing");
         let scope = Scope::of(&loaded.spec);
         let doc = document(&PolicyStep::all(), &scope);
-        let parts = statement(&doc, "PavedApplySpecsClusterAccessAndAddons");
+        let parts = statement(&doc, "PavedClusterAccessAndAddons");
         let actions = parts["Action"].to_string();
         assert!(
             actions.contains("eks:CreatePodIdentityAssociation")
@@ -462,11 +533,77 @@ mod tests {
                 "{kind} in {resources}"
             );
         }
-        let addons =
-            statement(&doc, "PavedCreateClusterClusterAccessAndAddons")["Action"].to_string();
+        let addons = statement(&doc, "PavedClusterAccessAndAddons")["Action"].to_string();
         assert!(addons.contains("eks:CreateAddon") && !addons.contains("DescribeAddonVersions"));
-        let roles = statement(&doc, "PavedApplySpecsPassRoles")["Resource"].to_string();
+        let roles = statement(&doc, "PavedPassPodRole")["Resource"].to_string();
         assert!(roles.contains("role/billing-app"), "{roles}");
+    }
+
+    /// IAM counts a managed policy's characters without whitespace, up to 6,144 (the IAM user
+    /// guide, "IAM and AWS STS quotas"): the document for every step must fit one policy.
+    #[test]
+    fn the_whole_policy_fits_one_managed_policy() {
+        let mut scopes = vec![("any app".to_string(), Scope::default())];
+        for app in ["hello", "billing", "catalog"] {
+            let dir = format!("{}/apps/{app}", env!("CARGO_MANIFEST_DIR"));
+            scopes.push((
+                app.into(),
+                Scope::of(&crate::spec::load(&dir).expect(app).spec),
+            ));
+        }
+        for (name, scope) in scopes {
+            let text = serde_json::to_string(&document(&PolicyStep::all(), &scope)).expect("json");
+            let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+            assert!(chars <= 6144, "{name}: {chars} characters");
+            let doc: Value = serde_json::from_str(&text).expect("json");
+            let sids: Vec<String> = doc["Statement"]
+                .as_array()
+                .expect("statements")
+                .iter()
+                .map(|s| s["Sid"].as_str().unwrap_or_default().to_ascii_lowercase())
+                .collect();
+            let unique: std::collections::BTreeSet<&String> = sids.iter().collect();
+            assert_eq!(
+                unique.len(),
+                sids.len(),
+                "{name}: Sids differ only in case: {sids:?}"
+            );
+        }
+    }
+
+    /// create-cluster hands the cluster and node roles to EKS, apply-specs the pods' role to
+    /// Pod Identity; neither can pass the other's, and no role goes to EC2 (EKS does that with
+    /// the cluster role's AmazonEKSComputePolicy).
+    #[test]
+    fn each_step_passes_only_its_own_roles() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/apps/billing");
+        let scope = Scope::of(&crate::spec::load(dir).expect("billing").spec);
+        let create = document(&[PolicyStep::CreateCluster], &scope);
+        let pass = statement(&create, "PavedCreateClusterPassClusterRoles");
+        assert_eq!(
+            pass["Condition"]["StringEquals"]["iam:PassedToService"],
+            "eks.amazonaws.com"
+        );
+        let roles = pass["Resource"].to_string();
+        assert!(roles.contains("role/paved-cluster") && roles.contains("role/paved-nodes"));
+        assert!(!roles.contains("billing-app"), "{roles}");
+        let apply = document(&[PolicyStep::ApplySpecs], &scope);
+        let pass = statement(&apply, "PavedApplySpecsPassPodRole");
+        assert_eq!(
+            pass["Resource"],
+            "arn:aws:iam::123456789012:role/billing-app"
+        );
+        assert!(!apply.to_string().contains("paved-cluster"), "{apply:#}");
+        // create-cluster's doctor reads every role the spec names, the pods' too.
+        let read = statement(&create, "PavedCreateClusterReadRoles")["Resource"].to_string();
+        assert!(read.contains("billing-app") && read.contains("paved-nodes"), "{read}");
+        let all = document(&PolicyStep::all(), &scope).to_string();
+        assert!(!all.contains("ec2.amazonaws.com"), "{all}");
+        // hello's pods assume no role: nothing to pass for them.
+        let hello = concat!(env!("CARGO_MANIFEST_DIR"), "/apps/hello");
+        let scope = Scope::of(&crate::spec::load(hello).expect("hello").spec);
+        let apply = document(&[PolicyStep::ApplySpecs], &scope).to_string();
+        assert!(!apply.contains("iam:PassRole"), "{apply}");
     }
 
     fn statement<'a>(doc: &'a Value, sid: &str) -> &'a Value {
@@ -485,7 +622,7 @@ mod tests {
         app.cluster.roles.cluster = Some("arn:aws:iam::123456789012:role/paved-cluster".into());
         let scope = Scope::of(&app);
         let doc = document(&PolicyStep::all(), &scope);
-        let clusters = &statement(&doc, "PavedTeardownClusters")["Resource"];
+        let clusters = &statement(&doc, "PavedClusters")["Resource"];
         let region = &app.cluster.region;
         assert_eq!(
             clusters,
@@ -494,21 +631,21 @@ mod tests {
                 format!("arn:aws:eks:{region}:123456789012:cluster/catalog-green")
             ])
         );
-        let repos = statement(&doc, "PavedBuildImageRepositories")["Resource"].to_string();
+        let repos = statement(&doc, "PavedRepositories")["Resource"].to_string();
         assert!(
             repos.contains(":repository/catalog\"")
                 && repos.contains(":repository/catalog/buildcache"),
             "{repos}"
         );
-        let zone = &statement(&doc, "PavedSwitchTrafficZone")["Resource"];
+        let zone = &statement(&doc, "PavedZone")["Resource"];
         assert_eq!(zone, "arn:aws:route53:::hostedzone/Z0123456789");
-        let new = statement(&doc, "PavedCreateClusterNewCluster");
+        let new = statement(&doc, "PavedNewCluster");
         assert_eq!(new["Resource"], "*");
         assert_eq!(
             new["Condition"]["StringEquals"]["aws:RequestTag/paved.dev/app"],
             "catalog"
         );
-        let slr = statement(&doc, "PavedCreateClusterServiceLinkedRoles");
+        let slr = statement(&doc, "PavedServiceLinkedRoles");
         assert!(
             slr["Resource"]
                 .to_string()
@@ -520,7 +657,7 @@ mod tests {
                 for a in s["Action"].as_array().expect("actions") {
                     assert!(
                         [On::Any, On::NewCluster]
-                            .contains(&scope_of(a.as_str().unwrap_or_default())),
+                            .contains(&scope_of(PolicyStep::Plan, a.as_str().unwrap_or_default())),
                         "{a} is left unscoped"
                     );
                 }

@@ -7,29 +7,16 @@ use paved_cli::cli::Cli;
 fn help_texts() {
     let mut cmd = Cli::command();
     insta::assert_snapshot!("help_paved", cmd.render_long_help().to_string());
-    for sub in [
-        "plan",
-        "render",
-        "validate",
-        "schema",
-        "hash",
-        "build-image",
-        "apply-specs",
-        "create-cluster",
-        "switch-traffic",
-        "teardown",
-        "verify",
-        "history",
-        "prune-deployments",
-        "deploy",
-        "rollback",
-        "iam-policy",
-        "status",
-        "token",
-        "kubeconfig",
-    ] {
+    // Every subcommand, so a new one cannot go without its help snapshot.
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .filter(|n| n != "help")
+        .collect();
+    assert!(names.len() >= 20, "{names:?}");
+    for sub in &names {
         let mut sub_cmd = Cli::command()
-            .find_subcommand(sub)
+            .find_subcommand(sub.as_str())
             .cloned()
             .expect("subcommand");
         insta::assert_snapshot!(
