@@ -250,3 +250,47 @@ fn a_plan_warns_when_the_version_leaves_standard_support() {
         .get("supportWarning")
         .is_none());
 }
+
+/// Pods of an amd64-only image stay off an arm64 nodegroup's nodes; an image built for both
+/// architectures (an image index) runs anywhere; without arm64 nodes no selector is written.
+#[test]
+fn single_architecture_images_are_kept_to_their_nodes() {
+    let selector =
+        |app: &spec::KubeApp| -> Vec<Option<std::collections::BTreeMap<String, String>>> {
+            render(
+                app,
+                &RenderOptions {
+                    image: IMAGE.into(),
+                },
+            )
+            .into_iter()
+            .filter_map(|o| match o {
+                KubeObject::Deployment(d) => Some(d.spec?.template.spec?.node_selector),
+                _ => None,
+            })
+            .collect()
+        };
+    let mut app = spec::load("apps/hello").expect("hello").spec;
+    assert!(selector(&app).iter().all(Option::is_none));
+
+    app.cluster
+        .nodegroups
+        .get_mut("default")
+        .expect("default nodegroup")
+        .arch = spec::Arch::Arm64;
+    let amd64_only =
+        std::collections::BTreeMap::from([("kubernetes.io/arch".to_string(), "amd64".to_string())]);
+    let with_arm = selector(&app);
+    assert!(!with_arm.is_empty());
+    assert!(
+        with_arm.iter().all(|s| s.as_ref() == Some(&amd64_only)),
+        "{with_arm:?}"
+    );
+
+    app.image.native = None;
+    app.image.docker = Some(
+        serde_json::from_value(serde_json::json!({"platforms": ["linux/amd64", "linux/arm64"]}))
+            .expect("docker build"),
+    );
+    assert!(selector(&app).iter().all(Option::is_none));
+}

@@ -328,3 +328,49 @@ components:
     // No nodegroups is fine: Auto Mode's node pools run the pods.
     assert!(found.iter().all(|(_, m, _)| !m.contains("nodegroups")));
 }
+
+/// An arm64-only image with no arm64 nodes (Auto Mode's general-purpose pool is amd64) is
+/// refused at its platform, with the two ways out.
+#[test]
+fn an_image_no_node_can_run_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeapp.yaml");
+    let spec = |nodegroups: &str| {
+        format!(
+            r#"name: hello
+image: {{ native: {{ files: [{{ src: a, dest: /a }}], platform: linux/arm64 }} }}
+cluster:
+  region: us-east-1
+  version: "1.35"
+{nodegroups}components:
+  web: {{ ports: {{ http: 8080 }} }}
+"#
+        )
+    };
+    std::fs::write(dir.path().join("a"), "x").expect("file");
+    std::fs::write(&path, spec("")).expect("write");
+    let err = spec::load_file(&path).expect_err("no arm64 node");
+    let problem = err
+        .problems()
+        .iter()
+        .find(|p| p.message.starts_with("the image is built for arm64"))
+        .unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(
+        (problem.loc.line, problem.loc.column),
+        (2, 61),
+        "{problem:?}"
+    );
+    assert!(
+        problem
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("arch: arm64")),
+        "{problem:?}"
+    );
+    std::fs::write(
+        &path,
+        spec("  nodegroups:\n    graviton: { instanceTypes: [m7g.large], min: 1, max: 2, arch: arm64 }\n"),
+    )
+    .expect("write");
+    spec::load_file(&path).expect("an arm64 nodegroup runs it");
+}

@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use crate::aws::route53;
+
 /// The steps that call AWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PolicyStep {
@@ -173,6 +175,8 @@ enum On {
     Nodegroup,
     Repository,
     Zone,
+    /// The app's records in its zone (and their ownership record).
+    Records,
     Change,
     /// The Auto Scaling groups EKS makes for managed nodegroups, named `eks-<nodegroup>-<id>`
     /// (the resource of the AWSServiceRoleForAmazonEKSNodegroup role's policy).
@@ -212,6 +216,7 @@ fn scope_of(step: PolicyStep, action: &str) -> On {
         | "autoscaling:DescribeAutoScalingGroups"
         | "ec2:DescribeSubnets" => On::Any,
         "route53:GetChange" => On::Change,
+        "route53:ChangeResourceRecordSets" => On::Records,
         "autoscaling:CreateOrUpdateTags" => On::AutoScalingGroup,
         "iam:CreateServiceLinkedRole" => On::ServiceLinkedRole,
         a if a.starts_with("eks:") => On::Cluster,
@@ -231,6 +236,8 @@ pub struct Scope {
     clusters: Vec<String>,
     repositories: Vec<String>,
     zone_id: Option<String>,
+    /// The names of the records paved writes for the app.
+    record_names: Vec<String>,
     /// The cluster and node roles.
     cluster_roles: Vec<String>,
     /// The pods' role (the service account's).
@@ -247,6 +254,7 @@ impl Default for Scope {
             clusters: vec!["*".into()],
             repositories: vec!["*".into()],
             zone_id: None,
+            record_names: Vec::new(),
             cluster_roles: Vec::new(),
             pod_roles: Vec::new(),
         }
@@ -297,6 +305,12 @@ impl Scope {
                 .collect(),
             repositories,
             zone_id: app.dns.as_ref().and_then(|d| d.zone_id.clone()),
+            record_names: app
+                .dns
+                .iter()
+                .flat_map(|d| [d.name.clone(), route53::owner_record_name(&d.name)])
+                .map(|n| route53::host(&n))
+                .collect(),
             cluster_roles,
             pod_roles,
         }
@@ -338,7 +352,7 @@ impl Scope {
                 .iter()
                 .map(|n| format!("arn:{p}:ecr:{r}:{a}:repository/{n}"))
                 .collect(),
-            On::Zone => vec![format!(
+            On::Zone | On::Records => vec![format!(
                 "arn:{p}:route53:::hostedzone/{}",
                 self.zone_id.as_deref().unwrap_or("*")
             )],
@@ -383,6 +397,13 @@ impl Scope {
             On::NewCluster => self.app.as_ref().map(|app| {
                 json!({ "StringEquals": { format!("aws:RequestTag/{}", crate::aws::eks::tags::APP): app } })
             }),
+            // Route 53 compares the changes' names lowercased, without the trailing dot
+            // ("Normalizing the condition key values", specifying-rrset-conditions.html).
+            On::Records if !self.record_names.is_empty() => Some(json!({
+                "ForAllValues:StringEquals": {
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": self.record_names
+                }
+            })),
             On::PassClusterRoles => Some(json!({
                 "StringEquals": { "iam:PassedToService": "eks.amazonaws.com" }
             })),
@@ -447,6 +468,7 @@ fn sid_suffix(on: On) -> &'static str {
         On::Nodegroup => "Nodegroups",
         On::Repository => "Repositories",
         On::Zone => "Zone",
+        On::Records => "Records",
         On::Change => "Changes",
         On::AutoScalingGroup => "AutoScalingGroups",
         On::Roles => "ReadRoles",
@@ -596,7 +618,10 @@ mod tests {
         assert!(!apply.to_string().contains("paved-cluster"), "{apply:#}");
         // create-cluster's doctor reads every role the spec names, the pods' too.
         let read = statement(&create, "PavedCreateClusterReadRoles")["Resource"].to_string();
-        assert!(read.contains("billing-app") && read.contains("paved-nodes"), "{read}");
+        assert!(
+            read.contains("billing-app") && read.contains("paved-nodes"),
+            "{read}"
+        );
         let all = document(&PolicyStep::all(), &scope).to_string();
         assert!(!all.contains("ec2.amazonaws.com"), "{all}");
         // hello's pods assume no role: nothing to pass for them.
@@ -639,6 +664,16 @@ mod tests {
         );
         let zone = &statement(&doc, "PavedZone")["Resource"];
         assert_eq!(zone, "arn:aws:route53:::hostedzone/Z0123456789");
+        let records = statement(&doc, "PavedRecords");
+        assert_eq!(
+            records["Action"],
+            json!(["route53:ChangeResourceRecordSets"])
+        );
+        let name = route53::host(&app.dns.as_ref().expect("dns").name);
+        assert_eq!(
+            records["Condition"]["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"],
+            json!([name.clone(), format!("_paved-owner.{name}")])
+        );
         let new = statement(&doc, "PavedNewCluster");
         assert_eq!(new["Resource"], "*");
         assert_eq!(

@@ -532,6 +532,7 @@ fn deployment(
                         }),
                         ..Default::default()
                     }),
+                    node_selector: arch_selector(app),
                     containers: vec![container],
                     volumes: Some(vec![Volume {
                         name: "tmp".into(),
@@ -544,6 +545,22 @@ fn deployment(
             ..Default::default()
         }),
         ..Default::default()
+    }
+}
+
+/// Pods of a single-architecture image go only to nodes of that architecture, when the cluster
+/// has nodes of another (an arm64 nodegroup beside Auto Mode's amd64 nodes): elsewhere they
+/// would fail with an exec format error. An image built for every node architecture (an image
+/// index) may run anywhere.
+fn arch_selector(app: &KubeApp) -> Option<BTreeMap<String, String>> {
+    let image = app.image_arches();
+    let covered = app.node_arches().is_subset(&image);
+    match (covered, image.first()) {
+        (false, Some(only)) if image.len() == 1 => Some(BTreeMap::from([(
+            "kubernetes.io/arch".to_string(),
+            only.as_str().to_string(),
+        )])),
+        _ => None,
     }
 }
 

@@ -303,12 +303,58 @@ pub enum Capacity {
 }
 
 /// CPU architecture.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
     #[default]
     Amd64,
     Arm64,
+}
+
+impl Arch {
+    /// The value of the `kubernetes.io/arch` node label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// The architecture of an OCI platform (`linux/arm64`, `linux/arm64/v8`), if nodes of EKS
+    /// run it.
+    pub fn of_platform(platform: &str) -> Option<Arch> {
+        match platform.split('/').nth(1)? {
+            "amd64" => Some(Arch::Amd64),
+            "arm64" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+}
+
+impl KubeApp {
+    /// The architectures the app's image is built for.
+    pub fn image_arches(&self) -> std::collections::BTreeSet<Arch> {
+        let platforms: Vec<&str> = match (&self.image.docker, &self.image.native) {
+            (Some(d), _) => d.platforms.iter().map(String::as_str).collect(),
+            (None, Some(n)) => vec![n.platform.as_str()],
+            (None, None) => Vec::new(),
+        };
+        platforms
+            .into_iter()
+            .filter_map(Arch::of_platform)
+            .collect()
+    }
+
+    /// The architectures of the nodes the app's pods may land on: EKS Auto Mode's
+    /// general-purpose pool is amd64 only ("Enable or Disable Built-in NodePools",
+    /// set-builtin-node-pools.html), and each nodegroup adds its own.
+    pub fn node_arches(&self) -> std::collections::BTreeSet<Arch> {
+        std::iter::once(Arch::Amd64)
+            .chain(self.cluster.nodegroups.values().map(|n| n.arch))
+            .collect()
+    }
 }
 
 /// A node taint.

@@ -273,6 +273,7 @@ impl Validator<'_> {
         self.app_name(&spec.name);
         self.image(&spec.image);
         self.cluster(&spec.cluster);
+        self.arches(spec);
         if spec.components.is_empty() {
             self.err(
                 &root(),
@@ -407,6 +408,38 @@ impl Validator<'_> {
                 }
             }
         }
+    }
+
+    /// The image must run on some node: Auto Mode's general-purpose nodes are amd64, and
+    /// nodegroups add theirs.
+    fn arches(&mut self, spec: &KubeApp) {
+        let image = spec.image_arches();
+        let nodes = spec.node_arches();
+        if image.is_empty() || !image.is_disjoint(&nodes) {
+            return;
+        }
+        let at = match (&spec.image.docker, &spec.image.native) {
+            (Some(_), _) => root().k("image").k("docker").k("platforms"),
+            _ => root().k("image").k("native").k("platform"),
+        };
+        let names = |set: &std::collections::BTreeSet<Arch>| {
+            set.iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        self.err(
+            &at,
+            format!(
+                "the image is built for {} and no node of the cluster runs that (its nodes are {})",
+                names(&image),
+                names(&nodes)
+            ),
+            Some(format!(
+                "build for linux/amd64 as well, or add a nodegroup with `arch: {}`",
+                names(&image)
+            )),
+        );
     }
 
     fn platform(&mut self, at: &At, platform: &str) {
