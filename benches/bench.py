@@ -5,7 +5,8 @@
     - clean tree through git's index   vs  `git status --porcelain` on the same tree
     - every byte read (--no-git)       vs  `openssl dgst -sha256` over the same files, 2 processes
   verify latency against the fake API server (watch-driven), and its API requests
-  `paved status --all` over 60 generated apps against moto: time and AWS calls by service
+  `paved status --all` over 60 generated apps against moto: time and AWS calls by service;
+  `paved exec --all -- true` over the same fleet: time and AWS calls
   startup (`--version`) and stripped size of each paved binary
 
 The status figure needs the test bed: the one PAVED_TEST_AWS_ENDPOINT names, else the script
@@ -97,15 +98,17 @@ def fleet_status(release, runs=3):
                 ["cargo", "nextest", "run", "--test", "status", "fleet_of_sixty", "--no-capture"],
                 cwd=ROOT, env=env, capture_output=True, text=True,
             )
-            lines = [l for l in (out.stdout + out.stderr).splitlines() if l.startswith("status --all:")]
-            if not lines:
+            printed = (out.stdout + out.stderr).splitlines()
+            lines = [l for l in printed if l.startswith("status --all:")]
+            execs = [l for l in printed if l.startswith("exec --all")]
+            if not lines or not execs:
                 return "status --all: not measured (the test failed)\n" + out.stderr[-2000:]
             seconds = float(lines[0].split(" in ")[1].split("s ")[0])
             if best is None or seconds < best[0]:
-                best = (seconds, lines[0])
+                best = (seconds, lines[0] + "\n" + execs[0])
     finally:
         stop()
-    return best[1] + f" (best of {runs})"
+    return best[1] + f" (the run with the best status time, of {runs})"
 
 
 def spec_load(paved, runs=3):

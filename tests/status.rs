@@ -349,4 +349,166 @@ async fn status_of_a_fleet_of_sixty_reads_each_app_a_few_times_and_route53_once(
         "status --all: {APPS} apps in {seconds:.2}s with {sent} AWS calls ({}); {} orphans",
         fleet["calls"], orphans
     );
+
+    // The same fleet through `paved exec --all -- true`: the reads of status without its orphan
+    // search, then one process per live cluster.
+    let before = proxy.count() as u64;
+    let started = Instant::now();
+    let out = Command::new(bin("paved"))
+        .args([
+            "exec",
+            "--all",
+            "--apps-dir",
+            &apps_dir,
+            "--output",
+            "json",
+            "--",
+            "true",
+        ])
+        .env("PAVED_AWS_ENDPOINT_URL", &proxy.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("GITHUB_REPOSITORY")
+        .output()
+        .expect("paved exec");
+    let seconds = started.elapsed().as_secs_f64();
+    let calls = proxy.count() as u64 - before;
+    let runs: Value = serde_json::from_slice(&out.stdout).expect("exec json");
+    let ran = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter(|r| r["exitCode"] == 0)
+        .count();
+    assert_eq!(ran, APPS * 2 / 3, "{runs}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the undeployed apps are reported"
+    );
+    let budget = 3 * (APPS as u64 * 2 / 3) + APPS as u64 + 10;
+    assert!(
+        calls <= budget,
+        "{calls} calls for exec over {APPS} apps (budget {budget})"
+    );
+    println!(
+        "exec --all -- true: {APPS} apps in {seconds:.2}s with {calls} AWS calls; {ran} commands run"
+    );
+}
+
+/// `paved exec --all` runs the command once per app's live cluster with a kubeconfig of its own
+/// (gone afterwards) and the app's names in the environment; a failing command and an app
+/// without a cluster are each reported, the others still run, and the exit code is 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_runs_a_command_per_cluster_and_reports_each() {
+    let Some(aws) = bed_service("PAVED_TEST_AWS_ENDPOINT") else {
+        return;
+    };
+    let fleet_id = support::unique("exec");
+    let zone = format!("{fleet_id}.test");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copies = tempfile::tempdir().expect("tempdir");
+    let sdk = moto_args(&aws).sdk_config("us-east-1").await;
+    let zone_id = aws_sdk_route53::Client::new(&sdk)
+        .create_hosted_zone()
+        .name(&zone)
+        .caller_reference(&fleet_id)
+        .send()
+        .await
+        .expect("zone")
+        .hosted_zone()
+        .expect("zone")
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let [ok, failing, undeployed] = ["a", "b", "c"].map(|s| format!("{fleet_id}-{s}"));
+    for name in [&ok, &failing, &undeployed] {
+        write_fleet_app(dir.path(), name, &zone);
+    }
+    for name in [&ok, &failing] {
+        fake_deployed(&sdk, dir.path(), name, &zone_id, &zone).await;
+    }
+    let script = format!(
+        "echo \"$PAVED_CLUSTER $PAVED_COLOR $PAVED_REGION\"; cp \"$KUBECONFIG\" {out}/$PAVED_APP.yaml; echo \"$KUBECONFIG\" > {out}/$PAVED_APP.path; echo to-stderr >&2; test \"$PAVED_APP\" != {failing}",
+        out = copies.path().display()
+    );
+    let exec = |extra: &[&str]| {
+        Command::new(bin("paved"))
+            .arg("exec")
+            .args(["--all", "--apps-dir"])
+            .arg(dir.path())
+            .args(extra)
+            .args(["--", "sh", "-c", &script])
+            .env("PAVED_AWS_ENDPOINT_URL", &aws)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("GITHUB_REPOSITORY")
+            .output()
+            .expect("run paved exec")
+    };
+
+    let out = exec(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("{ok}/blue | {ok}-blue blue us-east-1\n")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("{ok}/blue | to-stderr\n")),
+        "{stderr}"
+    );
+    for line in [
+        format!("{ok}/blue: exit 0\n"),
+        format!("{failing}/blue: exit 1\n"),
+        format!("{undeployed}: not run: no cluster\n"),
+        "3 clusters: 1 ok, 2 failed\n".to_string(),
+    ] {
+        assert!(stderr.contains(&line), "{line:?} in\n{stderr}");
+    }
+    // Each run had its own kubeconfig, naming the cluster and `paved token`, and it is gone.
+    let kubeconfig =
+        std::fs::read_to_string(copies.path().join(format!("{ok}.yaml"))).expect("copied");
+    assert!(
+        kubeconfig.contains(&format!("name: {ok}-blue")),
+        "{kubeconfig}"
+    );
+    assert!(
+        kubeconfig.contains(&format!("command: {}", bin("paved").display())),
+        "{kubeconfig}"
+    );
+    assert!(kubeconfig.contains("- token"), "{kubeconfig}");
+    let path = std::fs::read_to_string(copies.path().join(format!("{ok}.path"))).expect("path");
+    assert!(!Path::new(path.trim()).exists(), "{path} was left behind");
+    let other =
+        std::fs::read_to_string(copies.path().join(format!("{failing}.path"))).expect("path");
+    assert_ne!(path, other, "one kubeconfig per run");
+
+    // JSON: each run's exit code and output.
+    let out = exec(&["--output", "json"]);
+    let runs: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let runs = runs.as_array().expect("runs");
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert_eq!(runs[0]["exitCode"], 0);
+    assert_eq!(runs[0]["stderr"], "to-stderr\n");
+    assert_eq!(runs[1]["exitCode"], 1);
+    assert!(runs[2]["exitCode"].is_null());
+    assert_eq!(runs[2]["error"], "no cluster");
+
+    // Grouped: one block per cluster; green has no cluster at all.
+    let out = exec(&["--group", "--color", "green"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("{ok}: not run: no green cluster")),
+        "{stderr}"
+    );
+    let out = exec(&["--group"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains(&format!("== {ok}/blue ==\n{ok}-blue blue us-east-1\n")),
+        "{stdout}"
+    );
 }

@@ -6,6 +6,7 @@ pub mod build_image;
 pub mod create_cluster;
 pub mod deploy;
 pub mod doctor;
+pub mod exec;
 pub mod hash;
 pub mod history;
 pub mod iam_policy;

@@ -8,7 +8,7 @@
 //! nodegroups, ECR's digest for the content hash, the last deployment) run a few apps at a time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -107,6 +107,11 @@ pub struct ClusterStatus {
     /// The image digest verify marked the cluster with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified: Option<String>,
+    /// The API server's URL and CA, for `paved exec` (not printed).
+    #[serde(skip)]
+    pub endpoint: String,
+    #[serde(skip)]
+    pub certificate_authority: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -163,10 +168,9 @@ struct Counters {
     route53: CallCounter,
 }
 
-/// The apps named, or every app under the apps directory.
-fn load_apps(args: &Args) -> Result<Vec<LoadedApp>, StepError> {
-    let paths: Vec<String> = if args.all {
-        let dir = &args.apps_dir;
+/// The apps named, or with `all` every app under `dir` (each name once).
+pub fn load_apps(names: &[String], all: bool, dir: &Path) -> Result<Vec<LoadedApp>, StepError> {
+    let paths: Vec<String> = if all {
         let entries = std::fs::read_dir(dir).map_err(|e| {
             StepError::BadInput(format!(
                 "cannot read {}: {e} (give --apps-dir)",
@@ -182,7 +186,7 @@ fn load_apps(args: &Args) -> Result<Vec<LoadedApp>, StepError> {
         found.sort();
         found
     } else {
-        args.apps.clone()
+        names.to_vec()
     };
     let mut loaded = Vec::new();
     let mut names = HashMap::new();
@@ -201,7 +205,7 @@ fn load_apps(args: &Args) -> Result<Vec<LoadedApp>, StepError> {
 
 pub async fn run(args: &Args) -> Result<Fleet, StepError> {
     let start = Instant::now();
-    let apps = load_apps(args)?;
+    let apps = load_apps(&args.apps, args.all, &args.apps_dir)?;
     let counters = Counters {
         eks: CallCounter::default(),
         ecr: CallCounter::default(),
@@ -439,6 +443,11 @@ async fn read_app(
             weight: records.iter().find(|r| r.color == *color).map(|r| r.weight),
             nodegroups,
             verified: tag(cluster, tags::VERIFIED),
+            endpoint: cluster.endpoint().unwrap_or_default().to_string(),
+            certificate_authority: cluster
+                .certificate_authority()
+                .and_then(|c| c.data())
+                .map(str::to_string),
         });
     }
     if !status.image.content_hash.is_empty() {
@@ -449,7 +458,7 @@ async fn read_app(
         }
     }
     let state = LiveApp::assemble(clusters, records, Vec::new());
-    status.serving = serving(app, &state);
+    status.serving = state.serving(app);
     judge(app, &state, &mut status, now);
     status.warnings = support_warnings(&state, time::OffsetDateTime::from(now).date());
     status.next = plan(loaded, state.live.clone(), None)
@@ -496,23 +505,6 @@ fn nodegroup_status(ng: &Nodegroup) -> NodegroupStatus {
         desired: scaling.and_then(|s| s.desired_size()).unwrap_or_default(),
         max: scaling.and_then(|s| s.max_size()).unwrap_or_default(),
     }
-}
-
-/// The color that serves: the one with most weight, or the only cluster of an app without DNS.
-fn serving(app: &KubeApp, state: &LiveApp) -> Option<Color> {
-    if app.dns.is_none() {
-        return match state.clusters.as_slice() {
-            [(color, _)] => Some(*color),
-            _ => None,
-        };
-    }
-    state
-        .records
-        .iter()
-        .filter(|r| r.weight > 0)
-        .max_by_key(|r| r.weight)
-        .map(|r| r.color)
-        .filter(|c| state.cluster(*c).is_some())
 }
 
 /// Drift, the image comparison and a pending teardown, from what was read.

@@ -70,6 +70,8 @@ pub enum Command {
     PruneDeployments(paved::steps::history::PruneArgs),
     /// The fleet in one table: live color and weights, clusters, image, drift, pending teardown, last deployment
     Status(paved::steps::status::Args),
+    /// Run a command (kubectl, helm, a script) against each app's cluster, output prefixed app/color
+    Exec(paved::steps::exec::Args),
     /// Print the IAM policy the workflow's role needs: the AWS actions of each step
     IamPolicy(paved::steps::iam_policy::Args),
     /// Print an ExecCredential with an EKS token (kubectl's exec plugin)
@@ -107,6 +109,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Deploy(args) => paved::steps::deploy::execute(args),
         Command::IamPolicy(args) => paved::steps::iam_policy::execute(args),
         Command::Status(args) => paved::steps::status::execute(args),
+        Command::Exec(args) => paved::steps::exec::execute(args),
         Command::Rollback(args) => paved::steps::rollback::execute(args),
         Command::Plan(args) if args.live => paved::steps::plan::execute_live(args),
         Command::Plan(args) => with_app(&args.app, |loaded| {

@@ -33,6 +33,23 @@ impl LiveApp {
             .map(|(_, cl)| cl)
     }
 
+    /// The color that serves: the one with most weight, or the only cluster of an app without
+    /// DNS.
+    pub fn serving(&self, app: &KubeApp) -> Option<Color> {
+        if app.dns.is_none() {
+            return match self.clusters.as_slice() {
+                [(color, _)] => Some(*color),
+                _ => None,
+            };
+        }
+        self.records
+            .iter()
+            .filter(|r| r.weight > 0)
+            .max_by_key(|r| r.weight)
+            .map(|r| r.color)
+            .filter(|c| self.cluster(*c).is_some())
+    }
+
     pub fn weight(&self, color: Color) -> Option<i64> {
         self.records
             .iter()
