@@ -294,3 +294,68 @@ fn single_architecture_images_are_kept_to_their_nodes() {
     );
     assert!(selector(&app).iter().all(Option::is_none));
 }
+
+/// Pods behind an NLB drain before they stop (a preStop sleep inside a longer grace period) and
+/// new ones must stay ready a while before the rollout takes an old one away; components
+/// without a load balancer, and clusters before 1.30 (no sleep action), get neither.
+#[test]
+fn load_balanced_pods_drain_and_new_ones_wait_to_be_registered() {
+    let shape = |app: &spec::KubeApp| -> Vec<(String, Option<i32>, Option<i64>, bool)> {
+        render(
+            app,
+            &RenderOptions {
+                image: IMAGE.into(),
+            },
+        )
+        .into_iter()
+        .filter_map(|o| match o {
+            KubeObject::Deployment(d) => {
+                let name = d.metadata.name.clone().unwrap_or_default();
+                let spec = d.spec?;
+                let pod = spec.template.spec?;
+                let sleeps = pod.containers[0]
+                    .lifecycle
+                    .as_ref()
+                    .and_then(|l| l.pre_stop.as_ref())
+                    .and_then(|p| p.sleep.as_ref())
+                    .is_some_and(|s| s.seconds == 20);
+                Some((
+                    name,
+                    spec.min_ready_seconds,
+                    pod.termination_grace_period_seconds,
+                    sleeps,
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+    };
+    let mut billing = spec::load("apps/billing").expect("billing").spec;
+    let lb: Vec<String> = billing
+        .components
+        .iter()
+        .filter(|(_, c)| c.service.as_ref().is_some_and(|s| s.public || s.internal))
+        .map(|(n, _)| n.clone())
+        .collect();
+    assert!(
+        !lb.is_empty() && lb.len() < billing.components.len(),
+        "{lb:?}"
+    );
+    for (name, min_ready, grace, sleeps) in shape(&billing) {
+        if lb.contains(&name) {
+            assert_eq!(
+                (min_ready, grace, sleeps),
+                (Some(30), Some(50), true),
+                "{name}"
+            );
+        } else {
+            assert_eq!((min_ready, grace, sleeps), (None, None, false), "{name}");
+        }
+    }
+    billing.cluster.version = "1.29".into();
+    assert!(
+        shape(&billing)
+            .iter()
+            .all(|(_, m, g, s)| m.is_none() && g.is_none() && !s)
+    );
+}

@@ -11,11 +11,11 @@ use k8s_openapi::api::autoscaling::v2::{
 };
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, Namespace, PodSecurityContext,
-    PodSpec, PodTemplateSpec, Probe as KubeProbe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, Service as KubeService,
-    ServiceAccount as KubeServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume,
-    VolumeMount,
+    EnvFromSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, Lifecycle, LifecycleHandler,
+    Namespace, PodSecurityContext, PodSpec, PodTemplateSpec, Probe as KubeProbe,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext,
+    Service as KubeService, ServiceAccount as KubeServiceAccount, ServicePort, ServiceSpec,
+    SleepAction, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -468,6 +468,15 @@ fn deployment(
             limits: Some(limits),
             ..Default::default()
         }),
+        lifecycle: drains(app, c).then(|| Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                sleep: Some(SleepAction {
+                    seconds: DRAIN_SECONDS,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         readiness_probe: c.readiness.as_ref().map(|p| probe(c, p)),
         liveness_probe: c.liveness.as_ref().map(|p| probe(c, p)),
         security_context: Some(SecurityContext {
@@ -511,6 +520,7 @@ fn deployment(
                 }),
             }),
             progress_deadline_seconds: Some(progress_deadline),
+            min_ready_seconds: drains(app, c).then_some(MIN_READY_SECONDS),
             revision_history_limit: Some(5),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
@@ -533,6 +543,8 @@ fn deployment(
                         ..Default::default()
                     }),
                     node_selector: arch_selector(app),
+                    termination_grace_period_seconds: drains(app, c)
+                        .then_some(DRAIN_SECONDS + DEFAULT_GRACE_SECONDS),
                     containers: vec![container],
                     volumes: Some(vec![Volume {
                         name: "tmp".into(),
@@ -546,6 +558,29 @@ fn deployment(
         }),
         ..Default::default()
     }
+}
+
+/// How long a terminating pod of a load-balanced component keeps serving before it is stopped:
+/// the NLB goes on sending it connections until the deregistration has spread. paved's choice,
+/// not an AWS figure; see docs/apply-verify.md.
+const DRAIN_SECONDS: i64 = 20;
+/// Kubernetes' default termination grace period, left to the process after the drain.
+const DEFAULT_GRACE_SECONDS: i64 = 30;
+/// How long a new pod of a load-balanced component must be ready before the rollout counts it
+/// and takes an old one away, time for the NLB to register it: EKS Auto Mode has no pod
+/// readiness gate to say when it has (aws/containers-roadmap#2511).
+const MIN_READY_SECONDS: i32 = 30;
+
+/// Whether the component's pods sit behind an NLB and so drain on the way out. The preStop
+/// sleep action is on by default from Kubernetes 1.30 (KEP-3960: beta in 1.30, GA in 1.34).
+fn drains(app: &KubeApp, c: &Component) -> bool {
+    let load_balanced = c.service.as_ref().is_some_and(|s| s.public || s.internal);
+    let minor = app
+        .cluster
+        .version
+        .strip_prefix("1.")
+        .and_then(|m| m.parse::<u32>().ok());
+    load_balanced && minor.is_some_and(|m| m >= 30)
 }
 
 /// Pods of a single-architecture image go only to nodes of that architecture, when the cluster
