@@ -796,6 +796,31 @@ async fn a_cluster_gets_auto_mode_admins_addons_and_pod_identity() {
         paved::aws::eks_access::PodIdentityChange::Deleted
     );
     assert_eq!(role("").await, None);
+
+    // Nodegroup scaling is outside the cluster hash: apply-specs brings min and max to the spec
+    // in place, and desired only as far as the new bounds need; a second run changes nothing.
+    let text = std::fs::read_to_string(&spec).expect("spec");
+    std::fs::write(&spec, text.replace("min: 1, max: 3", "min: 2, max: 5")).expect("spec");
+    let scaled = apply().await.expect("apply").scaling;
+    let one = |min, max, desired| paved::aws::eks::Scaling { min, max, desired };
+    assert_eq!(
+        scaled,
+        vec![paved::aws::eks::ScalingChange {
+            nodegroup: "default".into(),
+            from: one(1, 3, 1),
+            to: one(2, 5, 2),
+        }]
+    );
+    let live = eks::describe_nodegroup(&eks_client, &cluster, "default")
+        .await
+        .expect("describe")
+        .expect("nodegroup");
+    let config = live.scaling_config().expect("scaling");
+    assert_eq!(
+        (config.min_size(), config.max_size(), config.desired_size()),
+        (Some(2), Some(5), Some(2))
+    );
+    assert!(apply().await.expect("apply").scaling.is_empty());
 }
 
 /// Before a cluster is created, `paved doctor`'s checks run on what the account holds (moto's

@@ -161,6 +161,9 @@ pub struct ApplyOutcome {
     /// What changed in the EKS cluster's access (not on kubeconfig contexts, nor with --diff).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<ClusterAccess>,
+    /// Nodegroups whose min and max were brought to the spec's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scaling: Vec<eks::ScalingChange>,
     pub objects: Vec<Applied>,
 }
 
@@ -183,6 +186,7 @@ pub async fn run(args: &Args) -> Result<ApplyOutcome, StepError> {
     // What changes the EKS cluster itself; a diff and a kubeconfig context change nothing there.
     let eks = conn.eks.as_ref().filter(|_| !args.diff);
     let mut access = None;
+    let mut scaling = Vec::new();
     if let Some((eks_client, cluster)) = eks {
         // What verify vouched for is about to change: no traffic until it vouches again.
         if cluster
@@ -205,6 +209,22 @@ pub async fn run(args: &Args) -> Result<ApplyOutcome, StepError> {
             );
         }
         access = Some(ensure_access(eks_client, &conn.name, app).await?);
+        // Nodegroup scaling is outside the cluster hash: a rolling deploy changes it in place.
+        scaling = eks::ensure_scaling(eks_client, &conn.name, app)
+            .await
+            .map_err(StepError::failed)?;
+        for c in &scaling {
+            tracing::info!(
+                "nodegroup {}/{}: min {}..max {} (was {}..{}), {} nodes",
+                conn.name,
+                c.nodegroup,
+                c.to.min,
+                c.to.max,
+                c.from.min,
+                c.from.max,
+                c.to.desired
+            );
+        }
     }
     let results = apply_all(&conn.client, &app.name, &objects, args.diff)
         .await
@@ -219,6 +239,7 @@ pub async fn run(args: &Args) -> Result<ApplyOutcome, StepError> {
         cluster: conn.name,
         dry_run: args.diff,
         access,
+        scaling,
         objects: results,
     })
 }

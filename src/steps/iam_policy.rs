@@ -128,11 +128,16 @@ impl PolicyStep {
                 "autoscaling:CreateOrUpdateTags",
             ])
             .collect(),
-            PolicyStep::ApplySpecs => ["eks:UntagResource", "eks:TagResource", "iam:PassRole"]
-                .into_iter()
-                .chain(ACCESS_ENTRIES.iter().copied())
-                .chain(POD_IDENTITY.iter().copied())
-                .collect(),
+            PolicyStep::ApplySpecs => [
+                "eks:UntagResource",
+                "eks:TagResource",
+                "eks:UpdateNodegroupConfig",
+                "iam:PassRole",
+            ]
+            .into_iter()
+            .chain(ACCESS_ENTRIES.iter().copied())
+            .chain(POD_IDENTITY.iter().copied())
+            .collect(),
             PolicyStep::Verify => vec!["eks:TagResource"],
             PolicyStep::SwitchTraffic => vec![
                 "route53:ChangeResourceRecordSets",
@@ -199,7 +204,9 @@ fn scope_of(step: PolicyStep, action: &str) -> On {
         "iam:PassRole" => On::PassClusterRoles,
         "iam:GetRole" | "iam:ListAttachedRolePolicies" => On::Roles,
         "eks:CreateCluster" => On::NewCluster,
-        "eks:DescribeNodegroup" | "eks:DeleteNodegroup" => On::Nodegroup,
+        "eks:DescribeNodegroup" | "eks:DeleteNodegroup" | "eks:UpdateNodegroupConfig" => {
+            On::Nodegroup
+        }
         // Called on the cluster, acting on its access entries, add-ons and associations.
         a if ACCESS_ENTRIES.contains(&a)
             || POD_IDENTITY.contains(&a)

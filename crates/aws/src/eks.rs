@@ -641,3 +641,100 @@ pub async fn tag_cluster(
         .map_err(|e| EksError::Api(AwsError::new("tag cluster", e)))?;
     Ok(())
 }
+
+/// A nodegroup's scaling, as EKS has it or as the spec wants it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Scaling {
+    pub min: i32,
+    pub max: i32,
+    pub desired: i32,
+}
+
+/// What to send so the live scaling meets the spec's bounds, or `None`. `desired` is left to
+/// whoever scales the group (the Cluster Autoscaler, a person), unless it falls outside the new
+/// bounds: botocore's EKS model warns against setting desiredSize under an autoscaler.
+pub fn scaling_update(live: Scaling, min: u32, max: u32) -> Option<Scaling> {
+    let (min, max) = (
+        i32::try_from(min).unwrap_or(i32::MAX),
+        i32::try_from(max).unwrap_or(i32::MAX),
+    );
+    let desired = live.desired.clamp(min, max.max(min));
+    let wanted = Scaling { min, max, desired };
+    (wanted != live).then_some(wanted)
+}
+
+/// One nodegroup's scaling changed in place (not part of the cluster hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScalingChange {
+    pub nodegroup: String,
+    pub from: Scaling,
+    pub to: Scaling,
+}
+
+/// Bring each of the spec's nodegroups on `cluster` to the spec's min and max
+/// (UpdateNodegroupConfig). Nodegroups the cluster lacks are left to create-cluster.
+pub async fn ensure_scaling(
+    client: &Client,
+    cluster: &str,
+    app: &KubeApp,
+) -> Result<Vec<ScalingChange>, EksError> {
+    let mut changes = Vec::new();
+    for (name, ng) in &app.cluster.nodegroups {
+        let Some(live) = describe_nodegroup(client, cluster, name).await? else {
+            continue;
+        };
+        let Some(config) = live.scaling_config() else {
+            continue;
+        };
+        let from = Scaling {
+            min: config.min_size().unwrap_or_default(),
+            max: config.max_size().unwrap_or_default(),
+            desired: config.desired_size().unwrap_or_default(),
+        };
+        let Some(to) = scaling_update(from, ng.min, ng.max) else {
+            continue;
+        };
+        let mut wanted = NodegroupScalingConfig::builder()
+            .min_size(to.min)
+            .max_size(to.max);
+        if to.desired != from.desired {
+            wanted = wanted.desired_size(to.desired);
+        }
+        client
+            .update_nodegroup_config()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .scaling_config(wanted.build())
+            .send()
+            .await
+            .map_err(|e| {
+                EksError::Api(AwsError::new(
+                    &format!("update the scaling of nodegroup {cluster}/{name}"),
+                    e,
+                ))
+            })?;
+        changes.push(ScalingChange {
+            nodegroup: name.clone(),
+            from,
+            to,
+        });
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod scaling {
+    use super::*;
+
+    fn s(min: i32, max: i32, desired: i32) -> Scaling {
+        Scaling { min, max, desired }
+    }
+
+    #[test]
+    fn bounds_follow_the_spec_and_desired_only_when_outside_them() {
+        assert_eq!(scaling_update(s(2, 4, 3), 2, 4), None);
+        assert_eq!(scaling_update(s(2, 4, 3), 1, 6), Some(s(1, 6, 3)));
+        assert_eq!(scaling_update(s(2, 4, 4), 1, 3), Some(s(1, 3, 3)));
+        assert_eq!(scaling_update(s(2, 4, 2), 3, 5), Some(s(3, 5, 3)));
+    }
+}
