@@ -512,3 +512,187 @@ async fn exec_runs_a_command_per_cluster_and_reports_each() {
         "{stdout}"
     );
 }
+
+/// `paved janitor` over a fleet with one of each: an idle color past its bake, a record whose
+/// cluster is gone, a cluster of an app no spec describes, an expired deploy lock. It says what
+/// each is and what its control plane costs, exits 1, and with --delete removes the first, the
+/// second and the fourth (orphans are only reported); a second run finds only the orphan.
+#[tokio::test(flavor = "multi_thread")]
+async fn janitor_finds_what_serves_nothing_and_removes_what_may_go() {
+    let Some(aws) = bed_service("PAVED_TEST_AWS_ENDPOINT") else {
+        return;
+    };
+    let fleet_id = support::unique("jan");
+    let zone = format!("{fleet_id}.test");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sdk = moto_args(&aws).sdk_config("us-east-1").await;
+    let r53 = aws_sdk_route53::Client::new(&sdk);
+    let zone_id = r53
+        .create_hosted_zone()
+        .name(&zone)
+        .caller_reference(&fleet_id)
+        .send()
+        .await
+        .expect("zone")
+        .hosted_zone()
+        .expect("zone")
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let [idle, dangling, orphan, locked] =
+        ["idle", "dang", "orph", "lock"].map(|s| format!("{fleet_id}-{s}"));
+    for name in [&idle, &dangling, &orphan, &locked] {
+        write_fleet_app(dir.path(), name, &zone);
+        fake_deployed(&sdk, dir.path(), name, &zone_id, &zone).await;
+    }
+    let eks_client = aws_sdk_eks::Client::new(&sdk);
+    // The idle color: green, drained long ago.
+    eks_client
+        .create_cluster()
+        .name(format!("{idle}-green"))
+        .version("1.35")
+        .role_arn("arn:aws:iam::123456789012:role/paved-cluster")
+        .resources_vpc_config(
+            VpcConfigRequest::builder()
+                .subnet_ids("subnet-1")
+                .subnet_ids("subnet-2")
+                .build(),
+        )
+        .set_tags(Some(HashMap::from([
+            (tags::APP.to_string(), idle.clone()),
+            (tags::COLOR.to_string(), "green".to_string()),
+            (tags::DRAINED_AT.to_string(), "1000".to_string()),
+        ])))
+        .send()
+        .await
+        .expect("green");
+    // A green record of weight 0 with no green cluster.
+    let record = ResourceRecordSet::builder()
+        .name(format!("{dangling}.{zone}"))
+        .r#type(RrType::Cname)
+        .set_identifier("green")
+        .weight(0)
+        .ttl(0)
+        .resource_records(
+            ResourceRecord::builder()
+                .value("lb.gone.example")
+                .build()
+                .expect("value"),
+        )
+        .build()
+        .expect("record");
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Create)
+                        .resource_record_set(record)
+                        .build()
+                        .expect("change"),
+                )
+                .build()
+                .expect("batch"),
+        )
+        .send()
+        .await
+        .expect("record");
+    std::fs::remove_dir_all(dir.path().join(&orphan)).expect("spec gone");
+    // A lock whose holder vanished a second after taking it.
+    let ecr = aws_sdk_ecr::Client::new(&sdk);
+    let held = paved::aws::lock::acquire(
+        &ecr,
+        &locked,
+        "a deploy that died",
+        std::time::Duration::from_secs(1),
+        false,
+    )
+    .await
+    .expect("lock");
+    drop(held);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+
+    // Teardown of the idle color deletes its load-balanced Services first: here, on a fake API
+    // server standing in for the green cluster's.
+    let green_api = support::fake_kube::FakeKube::start();
+    let janitor = |extra: &[&str]| {
+        Command::new(bin("paved"))
+            .arg("janitor")
+            .arg("--kube-endpoint")
+            .arg(format!("green={}", green_api.url))
+            .arg("--apps-dir")
+            .arg(dir.path())
+            .args(["--output", "json"])
+            .args(extra)
+            .env("PAVED_AWS_ENDPOINT_URL", &aws)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("GITHUB_REPOSITORY")
+            .output()
+            .expect("paved janitor")
+    };
+    let ours = |out: &std::process::Output| -> Vec<Value> {
+        let all: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        all.as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["app"].as_str().is_some_and(|a| a.starts_with(&fleet_id)))
+            .cloned()
+            .collect()
+    };
+    let out = janitor(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = ours(&out);
+    let kinds: Vec<(&str, &str)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap_or_default(),
+                f["app"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("idle-color", idle.as_str()),
+            ("orphan-cluster", orphan.as_str()),
+            ("dangling-record", dangling.as_str()),
+            ("expired-lock", locked.as_str()),
+        ],
+        "{found:#?}"
+    );
+    // 730 hours at the standard rate of $0.10.
+    assert_eq!(found[0]["monthlyUsd"], 73.0);
+    assert_eq!(found[0]["resource"], format!("{idle}-green"));
+    assert!(found[0]["since"].is_string(), "{}", found[0]);
+    assert!(
+        found[3]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("a deploy that died"))
+    );
+
+    let out = janitor(&["--delete"]);
+    let found = ours(&out);
+    let outcomes: Vec<&str> = found
+        .iter()
+        .map(|f| f["outcome"].as_str().unwrap_or_default())
+        .collect();
+    assert!(outcomes[0].starts_with("deleted"), "{found:#?}");
+    assert!(outcomes[1].starts_with("left:"), "{found:#?}");
+    assert_eq!(&outcomes[2..], ["deleted", "deleted"], "{found:#?}");
+    let again = ours(&janitor(&[]));
+    let kinds: Vec<&str> = again
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(kinds, ["orphan-cluster"], "{again:#?}");
+}

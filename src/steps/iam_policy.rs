@@ -20,6 +20,8 @@ pub enum PolicyStep {
     Deploy,
     /// `paved doctor` (create-cluster runs it too): the subnets and the roles a cluster needs.
     Doctor,
+    /// `paved janitor --delete`: teardown's calls, and reading and deleting expired locks.
+    Janitor,
 }
 
 const READ_STATE: &[&str] = &[
@@ -71,7 +73,7 @@ const ECR_PUSH: &[&str] = &[
 ];
 
 impl PolicyStep {
-    pub fn all() -> [PolicyStep; 9] {
+    pub fn all() -> [PolicyStep; 10] {
         [
             PolicyStep::Plan,
             PolicyStep::BuildImage,
@@ -82,6 +84,7 @@ impl PolicyStep {
             PolicyStep::Teardown,
             PolicyStep::Deploy,
             PolicyStep::Doctor,
+            PolicyStep::Janitor,
         ]
     }
 
@@ -96,6 +99,7 @@ impl PolicyStep {
             PolicyStep::Teardown => "PavedTeardown",
             PolicyStep::Deploy => "PavedDeployLock",
             PolicyStep::Doctor => "PavedDoctor",
+            PolicyStep::Janitor => "PavedJanitor",
         }
     }
 
@@ -156,6 +160,16 @@ impl PolicyStep {
                 .chain(["ecr:BatchDeleteImage"])
                 .collect(),
             PolicyStep::Doctor => PREFLIGHT.to_vec(),
+            PolicyStep::Janitor => PolicyStep::Teardown
+                .actions()
+                .into_iter()
+                .chain([
+                    "ecr:DescribeImages",
+                    "ecr:DescribeRepositories",
+                    "ecr:BatchGetImage",
+                    "ecr:BatchDeleteImage",
+                ])
+                .collect(),
         };
         let mut actions: Vec<&str> = READ_STATE.iter().copied().chain(own).collect();
         actions.sort_unstable();

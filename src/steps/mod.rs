@@ -10,6 +10,7 @@ pub mod exec;
 pub mod hash;
 pub mod history;
 pub mod iam_policy;
+pub mod janitor;
 pub mod kubeconfig;
 pub mod plan;
 pub mod rollback;

@@ -93,6 +93,12 @@ pub struct AppStatus {
     /// What could not be read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The idle color, when its guards let it go now (for `paved janitor`).
+    #[serde(skip)]
+    pub idle_due: Option<Color>,
+    /// Weighted records of a color whose cluster does not exist (for `paved janitor`).
+    #[serde(skip)]
+    pub dangling_records: Vec<route53::WeightedRecord>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +118,11 @@ pub struct ClusterStatus {
     pub endpoint: String,
     #[serde(skip)]
     pub certificate_authority: Option<String>,
+    /// What the control plane costs an hour, and since when it runs (for `paved janitor`).
+    #[serde(skip)]
+    pub hourly_usd: f64,
+    #[serde(skip)]
+    pub created: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -153,6 +164,11 @@ pub struct Orphan {
     pub app: String,
     pub region: String,
     pub status: String,
+    pub version: String,
+    #[serde(skip)]
+    pub hourly_usd: f64,
+    #[serde(skip)]
+    pub created: Option<String>,
 }
 
 /// The clients of one region, each counting its calls.
@@ -443,6 +459,8 @@ async fn read_app(
             weight: records.iter().find(|r| r.color == *color).map(|r| r.weight),
             nodegroups,
             verified: tag(cluster, tags::VERIFIED),
+            hourly_usd: control_plane_rate(cluster, crate::support::today()),
+            created: created_at(cluster),
             endpoint: cluster.endpoint().unwrap_or_default().to_string(),
             certificate_authority: cluster
                 .certificate_authority()
@@ -459,6 +477,12 @@ async fn read_app(
     }
     let state = LiveApp::assemble(clusters, records, Vec::new());
     status.serving = state.serving(app);
+    status.dangling_records = state
+        .records
+        .iter()
+        .filter(|r| state.cluster(r.color).is_none())
+        .cloned()
+        .collect();
     judge(app, &state, &mut status, now);
     status.warnings = support_warnings(&state, time::OffsetDateTime::from(now).date());
     status.next = plan(loaded, state.live.clone(), None)
@@ -565,10 +589,40 @@ fn judge(app: &KubeApp, state: &LiveApp, status: &mut AppStatus, now: SystemTime
     let idle = color.other();
     if state.cluster(idle).is_some() {
         status.teardown = Some(match super::teardown::check_guards(app, idle, state, now) {
-            Ok(()) => format!("{idle}: due now"),
+            Ok(()) => {
+                status.idle_due = Some(idle);
+                format!("{idle}: due now")
+            }
             Err(why) => format!("{idle}: {why}"),
         });
     }
+}
+
+/// What the cluster's control plane costs an hour: the extended rate while its version is in
+/// extended support and its policy keeps it there (EKS applies EXTENDED to a cluster created
+/// without a policy), else the standard rate.
+pub fn control_plane_rate(cluster: &Cluster, today: time::Date) -> f64 {
+    use crate::support::{EXTENDED_RATE_PER_HOUR, STANDARD_RATE_PER_HOUR, Standing};
+    let standard_policy = matches!(
+        cluster.upgrade_policy().and_then(|u| u.support_type()),
+        Some(aws_sdk_eks::types::SupportType::Standard)
+    );
+    let in_extended = matches!(
+        crate::support::standing(cluster.version().unwrap_or_default(), today),
+        Standing::Extended { .. }
+    );
+    if in_extended && !standard_policy {
+        EXTENDED_RATE_PER_HOUR
+    } else {
+        STANDARD_RATE_PER_HOUR
+    }
+}
+
+fn created_at(cluster: &Cluster) -> Option<String> {
+    cluster.created_at().and_then(|t| {
+        t.fmt(aws_sdk_eks::primitives::DateTimeFormat::DateTime)
+            .ok()
+    })
 }
 
 /// The support calendar's warning for each cluster, by its own version and support policy (EKS
@@ -623,6 +677,9 @@ async fn find_orphans(apps: &[LoadedApp], regions: &BTreeMap<String, Region>) ->
                         .status()
                         .map(|s| s.as_str().to_string())
                         .unwrap_or_default(),
+                    version: cluster.version().unwrap_or_default().to_string(),
+                    hourly_usd: control_plane_rate(&cluster, crate::support::today()),
+                    created: created_at(&cluster),
                 });
             }
         }

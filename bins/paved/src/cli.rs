@@ -72,6 +72,8 @@ pub enum Command {
     Status(paved::steps::status::Args),
     /// Run a command (kubectl, helm, a script) against each app's cluster, output prefixed app/color
     Exec(paved::steps::exec::Args),
+    /// Find what costs money and serves nothing (idle colors, orphan clusters, dangling records, expired locks); exit 1 if any
+    Janitor(paved::steps::janitor::Args),
     /// Print the IAM policy the workflow's role needs: the AWS actions of each step
     IamPolicy(paved::steps::iam_policy::Args),
     /// Print an ExecCredential with an EKS token (kubectl's exec plugin)
@@ -110,6 +112,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::IamPolicy(args) => paved::steps::iam_policy::execute(args),
         Command::Status(args) => paved::steps::status::execute(args),
         Command::Exec(args) => paved::steps::exec::execute(args),
+        Command::Janitor(args) => paved::steps::janitor::execute(args),
         Command::Rollback(args) => paved::steps::rollback::execute(args),
         Command::Plan(args) if args.live => paved::steps::plan::execute_live(args),
         Command::Plan(args) => with_app(&args.app, |loaded| {

@@ -299,6 +299,22 @@ async fn delete(client: &Client, repository: &str, digest: &str) -> Result<(), L
         })
 }
 
+/// Delete the lock of `repository` if it expired before `now` (unix seconds), returning its
+/// holder. A lock taken again in between has another digest, so it stays.
+pub async fn remove_expired(
+    client: &Client,
+    repository: &str,
+    now: u64,
+) -> Result<Option<Holder>, LockError> {
+    match read(client, repository).await? {
+        Some((digest, holder)) if now >= holder.expires => {
+            delete(client, repository, &digest).await?;
+            Ok(Some(holder))
+        }
+        _ => Ok(None),
+    }
+}
+
 impl DeployLock {
     /// Give the lock back.
     pub async fn release(self) -> Result<(), String> {
