@@ -6,7 +6,7 @@
     - every byte read (--no-git)       vs  `openssl dgst -sha256` over the same files, 2 processes
   verify latency against the fake API server (watch-driven), and its API requests
   `paved status --all` over 60 generated apps against moto: time and AWS calls by service;
-  `paved exec --all -- true` over the same fleet: time and AWS calls
+  `paved exec --all -- true` and `paved janitor` over the same fleet: time and AWS calls
   startup (`--version`) and stripped size of each paved binary
 
 The status figure needs the test bed: the one PAVED_TEST_AWS_ENDPOINT names, else the script
@@ -100,12 +100,12 @@ def fleet_status(release, runs=3):
             )
             printed = (out.stdout + out.stderr).splitlines()
             lines = [l for l in printed if l.startswith("status --all:")]
-            execs = [l for l in printed if l.startswith("exec --all")]
-            if not lines or not execs:
+            execs = [l for l in printed if l.startswith(("exec --all", "janitor:"))]
+            if not lines or len(execs) < 2:
                 return "status --all: not measured (the test failed)\n" + out.stderr[-2000:]
             seconds = float(lines[0].split(" in ")[1].split("s ")[0])
             if best is None or seconds < best[0]:
-                best = (seconds, lines[0] + "\n" + execs[0])
+                best = (seconds, "\n".join(lines[:1] + execs))
     finally:
         stop()
     return best[1] + f" (the run with the best status time, of {runs})"

@@ -395,6 +395,41 @@ async fn status_of_a_fleet_of_sixty_reads_each_app_a_few_times_and_route53_once(
     println!(
         "exec --all -- true: {APPS} apps in {seconds:.2}s with {calls} AWS calls; {ran} commands run"
     );
+
+    // And `paved janitor` (no --delete): the status reads, orphans included, and a lock read per
+    // app.
+    let before = proxy.count() as u64;
+    let started = Instant::now();
+    let out = Command::new(bin("paved"))
+        .args(["janitor", "--apps-dir", &apps_dir, "--output", "json"])
+        .env("PAVED_AWS_ENDPOINT_URL", &proxy.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("GITHUB_REPOSITORY")
+        .output()
+        .expect("paved janitor");
+    let seconds = started.elapsed().as_secs_f64();
+    let calls = proxy.count() as u64 - before;
+    let found: Value = serde_json::from_slice(&out.stdout).expect("janitor json");
+    let found = found.as_array().expect("findings");
+    assert!(
+        found
+            .iter()
+            .any(|f| f["kind"] == "orphan-cluster"
+                && f["resource"] == format!("{orphan}-blue").as_str()),
+        "{found:?}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let budget = 3 * (APPS as u64 * 2 / 3) + 2 * APPS as u64 + orphans + 10;
+    assert!(
+        calls <= budget,
+        "{calls} calls for janitor over {APPS} apps (budget {budget})"
+    );
+    println!(
+        "janitor: {APPS} apps and {orphans} orphans in {seconds:.2}s with {calls} AWS calls; {} findings",
+        found.len()
+    );
 }
 
 /// `paved exec --all` runs the command once per app's live cluster with a kubeconfig of its own
