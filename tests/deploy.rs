@@ -149,3 +149,118 @@ async fn a_rollback_goes_back_to_blue_with_the_first_image() {
     // Each went live (the double does not mark earlier ones inactive as GitHub's auto_inactive does).
     assert_eq!(bed.deployment_states(), ["success", "success", "success"]);
 }
+
+/// The clusters of `app` and its weights, as AWS has them.
+async fn clusters_of(bed: &DeployBed, app: &str) -> Vec<Color> {
+    let eks_client = aws_sdk_eks::Client::new(&bed.sdk().await);
+    paved::aws::eks::app_clusters(&eks_client, app)
+        .await
+        .expect("clusters")
+        .into_iter()
+        .map(|(color, _)| color)
+        .collect()
+}
+
+/// Each app's state in a `paved deploy --all --output json` report, by app.
+fn states(report: &serde_json::Value) -> BTreeMap<String, String> {
+    report["waves"]
+        .as_array()
+        .expect("waves")
+        .iter()
+        .flat_map(|w| w["apps"].as_array().expect("apps"))
+        .map(|a| {
+            (
+                a["app"].as_str().expect("app").to_string(),
+                a["state"].as_str().expect("state").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `paved deploy --all --waves 1,50%,100%` over four apps whose second cannot build: the first
+/// wave deploys, the second fails, the third is not started and untouched. Fixed, a re-run skips
+/// the app at the target and deploys the rest; a dry run afterwards finds nothing to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_deploy_stops_at_the_failing_wave_and_a_rerun_goes_on() {
+    let Some(bed) = bed("wav").await else { return };
+    let mut names = Vec::new();
+    for suffix in ["a", "b", "c", "d"] {
+        names.push(bed.add_app(suffix).await);
+    }
+    let broken = bed.fleet_dir().join(&names[1]).join("dist/hello");
+    std::fs::remove_file(&broken).expect("break b's build input");
+    let fleet = bed.fleet_dir();
+    let run = |extra: &[&str]| {
+        let mut verb = vec!["deploy", "--all", "--waves", "1,50%,100%"];
+        verb.extend(extra);
+        bed.paved_at(&bed.aws, &verb, &["--apps-dir".as_ref(), fleet.as_os_str()])
+            .output()
+            .expect("run paved deploy --all")
+    };
+
+    let plan = run(&["--dry-run"]);
+    assert!(plan.status.success(), "{plan:?}");
+    let planned: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("json");
+    let waves: Vec<usize> = planned["waves"]
+        .as_array()
+        .expect("waves")
+        .iter()
+        .map(|w| w["apps"].as_array().expect("apps").len())
+        .collect();
+    assert_eq!(waves, [1, 1, 2], "{planned}");
+    assert!(
+        states(&planned).values().all(|s| s == "pending"),
+        "{planned}"
+    );
+    assert!(
+        clusters_of(&bed, &names[0]).await.is_empty(),
+        "a dry run deploys nothing"
+    );
+
+    let first = run(&[]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
+    assert_eq!(report["stoppedAt"], 2, "{report}");
+    let expected: BTreeMap<String, String> = names
+        .iter()
+        .cloned()
+        .zip(["deployed", "failed", "not-started", "not-started"].map(String::from))
+        .collect();
+    assert_eq!(states(&report), expected, "{report}");
+    assert!(
+        report["waves"][1]["apps"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("dist/hello")),
+        "the failure says what is missing: {report}"
+    );
+    assert_eq!(clusters_of(&bed, &names[0]).await, [Color::Blue]);
+    for later in &names[1..] {
+        assert!(
+            clusters_of(&bed, later).await.is_empty(),
+            "{later} was touched"
+        );
+    }
+
+    std::fs::write(&broken, support::hello::hello_binary()).expect("fix b");
+    let second = run(&[]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&second.stdout).expect("json");
+    let expected: BTreeMap<String, String> = names
+        .iter()
+        .cloned()
+        .zip(["at-target", "deployed", "deployed", "deployed"].map(String::from))
+        .collect();
+    assert_eq!(states(&report), expected, "{report}");
+    for name in &names {
+        assert_eq!(clusters_of(&bed, name).await, [Color::Blue], "{name}");
+    }
+
+    let after = run(&["--dry-run"]);
+    let report: serde_json::Value = serde_json::from_slice(&after.stdout).expect("json");
+    assert!(
+        states(&report).values().all(|s| s == "at-target"),
+        "{report}"
+    );
+}

@@ -19,6 +19,7 @@ use paved::aws::eks::tags;
 use serde_json::Value;
 use support::aws::moto_args;
 use support::bed_service;
+use support::fake_kube::FakeKube;
 use support::fault_proxy::{Fault, FaultProxy};
 use support::hello::{DeployBed, bin, write_app};
 
@@ -546,6 +547,76 @@ async fn exec_runs_a_command_per_cluster_and_reports_each() {
         stdout.contains(&format!("== {ok}/blue ==\n{ok}-blue blue us-east-1\n")),
         "{stdout}"
     );
+
+    // kubectl through the kubeconfig exec gives it: one API server answers (its token signed by
+    // `paved token`), the other cannot be reached; each is reported, the run exits 1.
+    if !kubectl_found() {
+        return;
+    }
+    let kube = FakeKube::start();
+    kube.put(
+        &format!("/api/v1/namespaces/{ok}"),
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ok}}),
+        "paved",
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let unreachable = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let out = Command::new(bin("paved"))
+        .arg("exec")
+        .args(["--all", "--apps-dir"])
+        .arg(dir.path())
+        .arg("--kube-endpoint")
+        .arg(format!("{ok}-blue={}", kube.url))
+        .arg("--kube-endpoint")
+        .arg(format!("{failing}-blue={unreachable}"))
+        .args(["--", "kubectl", "get", "--raw", "/api/v1/namespaces"])
+        .env("PAVED_AWS_ENDPOINT_URL", &aws)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("GITHUB_REPOSITORY")
+        .output()
+        .expect("run paved exec kubectl");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with(&format!("{ok}/blue | "))
+            && stdout.contains(&format!("\"name\":\"{ok}\"")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("{ok}/blue: exit 0\n"))
+            && stderr.contains(&format!("{failing}/blue: exit 1\n"))
+            && stderr.contains(&format!("{failing}/blue | "))
+            && stderr.contains("refused"),
+        "{stderr}"
+    );
+    assert!(
+        kube.log
+            .lock()
+            .expect("log")
+            .iter()
+            .any(|r| r.starts_with("GET /api/v1/namespaces")),
+        "kubectl reached the API server"
+    );
+}
+
+/// Whether kubectl is on PATH; on CI it must be (the machine has it).
+fn kubectl_found() -> bool {
+    let found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var("CI").as_deref() != Ok("true"),
+        "kubectl is not on PATH; scripts/test needs it for the exec test"
+    );
+    if !found {
+        eprintln!("kubectl not found: the kubectl part of the exec test did not run");
+    }
+    found
 }
 
 /// `paved janitor` over a fleet with one of each: an idle color past its bake, a record whose

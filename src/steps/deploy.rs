@@ -34,8 +34,15 @@ pub enum Target {
 /// Deploy one app.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    /// The app: a kubeapp.yaml, its directory, or a name under apps/ (or --all)
+    #[arg(
+        required_unless_present = "all",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub app: String,
+    #[command(flatten)]
+    pub fleet: super::waves::FleetArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -558,6 +565,9 @@ pub fn publish(o: &DeployOutcome, output: Output) -> std::io::Result<()> {
 }
 
 pub fn execute(args: Args) -> u8 {
+    if args.fleet.all {
+        return super::waves::execute(args);
+    }
     super::block_on("deploy", run(&args), |o| {
         super::finish("deploy", publish(&o, args.output))
     })

@@ -58,6 +58,11 @@ pub struct Args {
     pub group: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Reach the API servers here instead of their endpoints (a tunnel, a proxy):
+    /// `<cluster>=<url>`, `<color>=<url>` or a URL for all, repeated (or PAVED_KUBE_ENDPOINT,
+    /// comma-separated)
+    #[arg(long, hide = true, env = "PAVED_KUBE_ENDPOINT", value_delimiter = ',')]
+    pub kube_endpoint: Vec<String>,
     /// How to print: `json` collects each run's output and exit code
     #[arg(long, short, value_enum, default_value = "text")]
     pub output: Output,
@@ -122,8 +127,9 @@ impl Run {
     }
 }
 
-/// The cluster `which` names for an app, or why there is none.
-fn target(app: &AppStatus, which: Which) -> Result<Target, String> {
+/// The cluster `which` names for an app, or why there is none; `--kube-endpoint` stands in for
+/// its endpoint when it names the cluster or color (a plain-HTTP stand-in takes no CA).
+fn target(app: &AppStatus, which: Which, endpoints: &[String]) -> Result<Target, String> {
     let color = match which {
         Which::Blue => Color::Blue,
         Which::Green => Color::Green,
@@ -146,13 +152,22 @@ fn target(app: &AppStatus, which: Which) -> Result<Target, String> {
             cluster.name, cluster.status
         ));
     }
+    let (endpoint, certificate_authority) =
+        match crate::kube::endpoint_named(endpoints, &[&cluster.name, color.as_str()]) {
+            Some(url) if url.starts_with("http://") => (url, None),
+            Some(url) => (url, cluster.certificate_authority.clone()),
+            None => (
+                cluster.endpoint.clone(),
+                cluster.certificate_authority.clone(),
+            ),
+        };
     Ok(Target {
         app: app.app.clone(),
         color,
         cluster: cluster.name.clone(),
         region: app.region.clone(),
-        endpoint: cluster.endpoint.clone(),
-        certificate_authority: cluster.certificate_authority.clone(),
+        endpoint,
+        certificate_authority,
     })
 }
 
@@ -303,6 +318,7 @@ pub async fn run(args: &Args) -> Result<Vec<Run>, StepError> {
         stage: None,
         parallel: args.parallel,
         route53_rate: 4,
+        registry: None,
         output: Output::Json,
     })
     .await?;
@@ -311,7 +327,7 @@ pub async fn run(args: &Args) -> Result<Vec<Run>, StepError> {
         .map(|app| {
             let paved = paved.clone();
             async move {
-                match target(app, args.color) {
+                match target(app, args.color, &args.kube_endpoint) {
                     Ok(t) => {
                         let run = run_one(t, args, &paved, collect).await;
                         if args.group && args.output == Output::Text {

@@ -265,6 +265,7 @@ pub async fn run(args: &Args) -> Result<Vec<Finding>, StepError> {
         stage: None,
         parallel: args.parallel,
         route53_rate: 4,
+        registry: None,
         output: Output::Json,
     })
     .await?;

@@ -18,6 +18,7 @@ pub mod status;
 pub mod switch_traffic;
 pub mod teardown;
 pub mod verify;
+pub mod waves;
 
 use std::io::IsTerminal;
 
@@ -206,6 +207,28 @@ pub fn app_name(app: &str) -> String {
 /// Run a step's work inside a log group, then record how it ended in GitHub (the deployment's
 /// status and the pull request's comment). `report` returns None for runs that change nothing
 /// (dry runs, diffs). Recording never changes the step's result.
+/// The digest of `repository:tag` in the app's ECR repository, or, when `registry` stands in
+/// for ECR's (the test bed, a mirror), in that registry by the distribution API as builds ask
+/// it.
+pub async fn image_digest(
+    registry: Option<&str>,
+    ecr: &aws_sdk_ecr::Client,
+    repository: &str,
+    tag: &str,
+) -> Result<Option<String>, StepError> {
+    match registry {
+        Some(registry) => {
+            crate::registry::Registry::new(registry, crate::registry::Auth::Anonymous)
+                .manifest_digest(repository, tag)
+                .await
+                .map_err(StepError::failed)
+        }
+        None => crate::aws::ecr::image_digest(ecr, repository, tag)
+            .await
+            .map_err(StepError::failed),
+    }
+}
+
 pub async fn recorded<T>(
     phase: Phase,
     app: &str,

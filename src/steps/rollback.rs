@@ -14,6 +14,15 @@ use super::history::{Entry, entries};
 
 /// Roll an app back to an earlier deployment's image.
 #[derive(Debug, Clone, clap::Args)]
+// A rollback is of one app: deploy's fleet flags are refused, and not shown.
+#[command(
+    mut_arg("app", |a| a.help("The app: a kubeapp.yaml, its directory, or a name under apps/")),
+    mut_arg("all", |a| a.hide(true)),
+    mut_arg("apps_dir", |a| a.hide(true)),
+    mut_arg("waves", |a| a.hide(true)),
+    mut_arg("parallel", |a| a.hide(true)),
+    mut_arg("dry_run", |a| a.hide(true))
+)]
 pub struct RollbackArgs {
     /// The deployment to go back to: its id, or its commit (at least 7 characters of the sha)
     #[arg(long, value_name = "DEPLOYMENT-ID|SHA")]
@@ -89,24 +98,13 @@ async fn resolve(
         .and_then(|t| t.strip_prefix(':'))
         .ok_or_else(|| StepError::Failed(format!("{image} has neither digest nor tag")))?;
     let repository = repo_ref.split_once('/').map_or(repo_ref, |(_, r)| r);
-    // A registry that stands in for ECR's is asked by the distribution API, as builds ask it.
-    let (found, repo_ref) = match &args.deploy.registry {
-        Some(registry) => {
-            let client = crate::registry::Registry::new(registry, crate::registry::Auth::Anonymous);
-            let found = client
-                .manifest_digest(repository, tag)
-                .await
-                .map_err(StepError::failed)?;
-            (found, format!("{registry}/{repository}"))
-        }
-        None => {
-            let sdk = args.deploy.aws.sdk_config(&app.cluster.region).await;
-            let ecr = aws_sdk_ecr::Client::new(&sdk);
-            let found = crate::aws::ecr::image_digest(&ecr, repository, tag)
-                .await
-                .map_err(StepError::failed)?;
-            (found, repo_ref.to_string())
-        }
+    let sdk = args.deploy.aws.sdk_config(&app.cluster.region).await;
+    let ecr = aws_sdk_ecr::Client::new(&sdk);
+    let registry = args.deploy.registry.as_deref();
+    let found = super::image_digest(registry, &ecr, repository, tag).await?;
+    let repo_ref = match registry {
+        Some(registry) => format!("{registry}/{repository}"),
+        None => repo_ref.to_string(),
     };
     let digest = found.ok_or_else(|| {
         StepError::Failed(format!(
@@ -120,6 +118,11 @@ pub async fn run(args: &RollbackArgs) -> Result<DeployOutcome, StepError> {
     if args.deploy.image.is_some() {
         return Err(StepError::BadInput(
             "rollback takes the image from the earlier deployment: drop --image".into(),
+        ));
+    }
+    if args.deploy.fleet.all {
+        return Err(StepError::BadInput(
+            "rollback goes back one app at a time: name the app instead of --all".into(),
         ));
     }
     let app = spec::load(&args.deploy.app)?.spec;

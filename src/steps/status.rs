@@ -49,6 +49,10 @@ pub struct Args {
     /// How many apps are read at once
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
+    /// The registry that stands in for the apps' ECR registries (host:port), asked for each
+    /// image by the distribution API
+    #[arg(long, env = "PAVED_REGISTRY", hide_env_values = true, hide = true)]
+    pub registry: Option<String>,
     /// Route53 requests per second (the account-wide limit is five)
     #[arg(long, default_value_t = 4, hide = true)]
     pub route53_rate: u32,
@@ -470,9 +474,10 @@ async fn read_app(
     }
     if !status.image.content_hash.is_empty() {
         let repo = crate::plan::repository(app);
-        match crate::aws::ecr::image_digest(&clients.ecr, &repo, &status.image.content_hash).await {
+        let registry = args.registry.as_deref();
+        match super::image_digest(registry, &clients.ecr, &repo, &status.image.content_hash).await {
             Ok(found) => status.image.desired = found,
-            Err(e) => status.errors.push(format!("ECR: {e}")),
+            Err(e) => status.errors.push(format!("image: {e}")),
         }
     }
     let state = LiveApp::assemble(clusters, records, Vec::new());

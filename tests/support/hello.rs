@@ -127,6 +127,28 @@ impl DeployBed {
         bed
     }
 
+    /// One more hello app, `<name>-<suffix>` in `<dir>/fleet`, with its zone; returns its name.
+    pub async fn add_app(&self, suffix: &str) -> String {
+        let name = format!("{}-{suffix}", self.name);
+        let dir = self.fleet_dir().join(&name);
+        std::fs::create_dir_all(dir.join("dist")).expect("dist");
+        write_app(&dir, &name, "m7i.large");
+        std::fs::write(dir.join("dist/hello"), hello_binary()).expect("binary");
+        aws_sdk_route53::Client::new(&self.sdk().await)
+            .create_hosted_zone()
+            .name(format!("{name}.test"))
+            .caller_reference(format!("{name}-zone"))
+            .send()
+            .await
+            .expect("zone");
+        name
+    }
+
+    /// Where [`DeployBed::add_app`] puts its apps (an apps directory for `--all`).
+    pub fn fleet_dir(&self) -> PathBuf {
+        self.dir.path().join("fleet")
+    }
+
     pub fn zone(&self) -> String {
         format!("{}.test", self.name)
     }
@@ -143,9 +165,14 @@ impl DeployBed {
     /// `paved <verb...> <app>` with the bed's flags and environment (`verb` is deploy, or a
     /// command that takes deploy's flags, such as `rollback --to N`).
     pub fn paved(&self, aws: &str, verb: &[&str]) -> Command {
+        self.paved_at(aws, verb, &[self.app_dir.as_os_str()])
+    }
+
+    /// `paved <verb...> <apps...>`: as [`DeployBed::paved`], for other apps (`--all --apps-dir d`).
+    pub fn paved_at(&self, aws: &str, verb: &[&str], apps: &[&std::ffi::OsStr]) -> Command {
         let mut cmd = Command::new(bin("paved"));
         cmd.args(verb)
-            .arg(&self.app_dir)
+            .args(apps)
             .args(["--output", "json", "--poll-interval", "100ms"])
             .args([
                 "--registry",

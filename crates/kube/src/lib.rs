@@ -166,14 +166,28 @@ pub async fn delete_load_balancers(
 /// The API server to reach for one color, among `--kube-endpoint` values (`<color>=<url>` or a
 /// bare URL for any color): a tunnel or proxy in front of the cluster's own EKS endpoint.
 pub fn endpoint_for(endpoints: &[String], color: &str) -> Option<String> {
-    let own = format!("{color}=");
-    endpoints
+    endpoint_named(endpoints, &[color])
+}
+
+/// The first of `names` (a cluster's name, then its color) an endpoint is given for, else the
+/// bare URL. A name has no `:` or `/`, so a bare URL with `=` in its query stays bare.
+pub fn endpoint_named(endpoints: &[String], names: &[&str]) -> Option<String> {
+    fn named(e: &str) -> Option<(&str, &str)> {
+        e.split_once('=')
+            .filter(|(name, _)| !name.contains([':', '/']))
+    }
+    names
         .iter()
-        .find_map(|e| e.strip_prefix(own.as_str()))
+        .find_map(|want| {
+            endpoints
+                .iter()
+                .filter_map(|e| named(e))
+                .find_map(|(name, url)| (name == *want).then_some(url))
+        })
         .or_else(|| {
             endpoints
                 .iter()
-                .find(|e| !e.starts_with("blue=") && !e.starts_with("green="))
+                .find(|e| named(e).is_none())
                 .map(String::as_str)
         })
         .map(String::from)
@@ -189,5 +203,17 @@ mod endpoints {
         assert_eq!(endpoint_for(&list, "green").as_deref(), Some("http://g"));
         assert_eq!(endpoint_for(&list, "blue").as_deref(), Some("http://any"));
         assert_eq!(endpoint_for(&["green=http://g".to_string()], "blue"), None);
+    }
+
+    #[test]
+    fn a_clusters_own_endpoint_wins_over_its_colors() {
+        let list = ["blue=http://b", "hello-blue=http://hb", "http://any?x=1"].map(String::from);
+        let found = |names: &[&str]| super::endpoint_named(&list, names);
+        assert_eq!(found(&["hello-blue", "blue"]).as_deref(), Some("http://hb"));
+        assert_eq!(found(&["other-blue", "blue"]).as_deref(), Some("http://b"));
+        assert_eq!(
+            found(&["x-green", "green"]).as_deref(),
+            Some("http://any?x=1")
+        );
     }
 }
