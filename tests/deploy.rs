@@ -177,6 +177,11 @@ fn states(report: &serde_json::Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Each of `names` with the state at its place in `want`.
+fn expected(names: &[String], want: [&str; 4]) -> BTreeMap<String, String> {
+    names.iter().cloned().zip(want.map(String::from)).collect()
+}
+
 /// `paved deploy --all --waves 1,50%,100%` over four apps whose second cannot build: the first
 /// wave deploys, the second fails, the third is not started and untouched. Fixed, a re-run skips
 /// the app at the target and deploys the rest; a dry run afterwards finds nothing to do.
@@ -222,12 +227,11 @@ async fn a_fleet_deploy_stops_at_the_failing_wave_and_a_rerun_goes_on() {
     assert_eq!(first.status.code(), Some(1), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
     assert_eq!(report["stoppedAt"], 2, "{report}");
-    let expected: BTreeMap<String, String> = names
-        .iter()
-        .cloned()
-        .zip(["deployed", "failed", "not-started", "not-started"].map(String::from))
-        .collect();
-    assert_eq!(states(&report), expected, "{report}");
+    assert_eq!(
+        states(&report),
+        expected(&names, ["deployed", "failed", "not-started", "not-started"]),
+        "{report}"
+    );
     assert!(
         report["waves"][1]["apps"][0]["detail"]
             .as_str()
@@ -247,12 +251,11 @@ async fn a_fleet_deploy_stops_at_the_failing_wave_and_a_rerun_goes_on() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&second.stdout).expect("json");
-    let expected: BTreeMap<String, String> = names
-        .iter()
-        .cloned()
-        .zip(["at-target", "deployed", "deployed", "deployed"].map(String::from))
-        .collect();
-    assert_eq!(states(&report), expected, "{report}");
+    assert_eq!(
+        states(&report),
+        expected(&names, ["at-target", "deployed", "deployed", "deployed"]),
+        "{report}"
+    );
     for name in &names {
         assert_eq!(clusters_of(&bed, name).await, [Color::Blue], "{name}");
     }

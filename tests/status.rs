@@ -469,13 +469,14 @@ async fn exec_runs_a_command_per_cluster_and_reports_each() {
         "echo \"$PAVED_CLUSTER $PAVED_COLOR $PAVED_REGION\"; cp \"$KUBECONFIG\" {out}/$PAVED_APP.yaml; echo \"$KUBECONFIG\" > {out}/$PAVED_APP.path; echo to-stderr >&2; test \"$PAVED_APP\" != {failing}",
         out = copies.path().display()
     );
-    let exec = |extra: &[&str]| {
+    let run = |extra: &[&str], command: &[&str]| {
         Command::new(bin("paved"))
             .arg("exec")
             .args(["--all", "--apps-dir"])
             .arg(dir.path())
             .args(extra)
-            .args(["--", "sh", "-c", &script])
+            .arg("--")
+            .args(command)
             .env("PAVED_AWS_ENDPOINT_URL", &aws)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -484,6 +485,7 @@ async fn exec_runs_a_command_per_cluster_and_reports_each() {
             .output()
             .expect("run paved exec")
     };
+    let exec = |extra: &[&str]| run(extra, &["sh", "-c", &script]);
 
     let out = exec(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -562,22 +564,15 @@ async fn exec_runs_a_command_per_cluster_and_reports_each() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let unreachable = format!("http://{}", closed.local_addr().expect("addr"));
     drop(closed);
-    let out = Command::new(bin("paved"))
-        .arg("exec")
-        .args(["--all", "--apps-dir"])
-        .arg(dir.path())
-        .arg("--kube-endpoint")
-        .arg(format!("{ok}-blue={}", kube.url))
-        .arg("--kube-endpoint")
-        .arg(format!("{failing}-blue={unreachable}"))
-        .args(["--", "kubectl", "get", "--raw", "/api/v1/namespaces"])
-        .env("PAVED_AWS_ENDPOINT_URL", &aws)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("GITHUB_REPOSITORY")
-        .output()
-        .expect("run paved exec kubectl");
+    let out = run(
+        &[
+            "--kube-endpoint",
+            &format!("{ok}-blue={}", kube.url),
+            "--kube-endpoint",
+            &format!("{failing}-blue={unreachable}"),
+        ],
+        &["kubectl", "get", "--raw", "/api/v1/namespaces"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");

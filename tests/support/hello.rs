@@ -98,9 +98,6 @@ impl DeployBed {
         let name = super::unique(prefix);
         let dir = tempfile::tempdir().expect("tempdir");
         let app_dir = dir.path().join("app");
-        std::fs::create_dir_all(app_dir.join("dist")).expect("dist");
-        write_app(&app_dir, &name, "m7i.large");
-        std::fs::write(app_dir.join("dist/hello"), hello_binary()).expect("binary");
         let mut kube = BTreeMap::new();
         for color in [Color::Blue, Color::Green] {
             let fake = FakeKube::start();
@@ -117,22 +114,14 @@ impl DeployBed {
             kube,
             site: App::start(200, "ok"),
         };
-        aws_sdk_route53::Client::new(&bed.sdk().await)
-            .create_hosted_zone()
-            .name(bed.zone())
-            .caller_reference(format!("{}-zone", bed.name))
-            .send()
-            .await
-            .expect("zone");
+        bed.place_app(&bed.app_dir, &bed.name).await;
         bed
     }
 
-    /// One more hello app, `<name>-<suffix>` in `<dir>/fleet`, with its zone; returns its name.
-    pub async fn add_app(&self, suffix: &str) -> String {
-        let name = format!("{}-{suffix}", self.name);
-        let dir = self.fleet_dir().join(&name);
+    /// The hello app named `name` in `dir` (spec and binary), and its zone `<name>.test`.
+    async fn place_app(&self, dir: &Path, name: &str) {
         std::fs::create_dir_all(dir.join("dist")).expect("dist");
-        write_app(&dir, &name, "m7i.large");
+        write_app(dir, name, "m7i.large");
         std::fs::write(dir.join("dist/hello"), hello_binary()).expect("binary");
         aws_sdk_route53::Client::new(&self.sdk().await)
             .create_hosted_zone()
@@ -141,6 +130,12 @@ impl DeployBed {
             .send()
             .await
             .expect("zone");
+    }
+
+    /// One more hello app, `<name>-<suffix>` in `<dir>/fleet`, with its zone; returns its name.
+    pub async fn add_app(&self, suffix: &str) -> String {
+        let name = format!("{}-{suffix}", self.name);
+        self.place_app(&self.fleet_dir().join(&name), &name).await;
         name
     }
 
