@@ -1,5 +1,6 @@
-//! The spec loader on arbitrary text: it never panics, and whatever it refuses is located in the
-//! file with a help line (`SpecError::broken_promise`).
+//! The spec loaders on arbitrary text, read as a kubeapp.yaml and as a kubeapp.star: they never
+//! panic, and whatever they refuse is located in the file with a help line
+//! (`SpecError::broken_promise`).
 //!
 //! Run: `cargo +nightly fuzz run spec_loader fuzz/corpus/spec_loader` (seeded by
 //! fuzz/seed-corpus, the example apps). The same promise is checked on mutated examples by
@@ -24,6 +25,8 @@ fn app_file() -> &'static PathBuf {
         )
         .expect("defaults");
         std::fs::create_dir_all(dir.join("app")).expect("mkdir");
+        // The Starlark app sits in a repository of its own, so `//` loads resolve there.
+        std::fs::create_dir_all(dir.join("star/.git")).expect("mkdir");
         dir.join("app/kubeapp.yaml")
     })
 }
@@ -39,5 +42,16 @@ fuzz_target!(|data: &[u8]| {
         && let Some(why) = e.broken_promise()
     {
         panic!("{why}\nfor:\n{text}");
+    }
+    let star = path
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("dir")
+        .join("star/kubeapp.star");
+    std::fs::write(&star, text).expect("write");
+    if let Err(e) = paved_core::spec::load_all(&star)
+        && let Some(why) = e.broken_promise()
+    {
+        panic!("{why}\nfor kubeapp.star:\n{text}");
     }
 });

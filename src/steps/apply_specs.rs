@@ -112,7 +112,7 @@ pub async fn connect(
 /// Apply the app's objects.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    /// The app: a kubeapp.yaml or .star, its directory, or a name under apps/
     pub app: String,
     #[command(flatten)]
     pub aws: AwsArgs,

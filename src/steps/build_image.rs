@@ -16,7 +16,7 @@ use super::{Output, StepError};
 /// Build the app's image unless the registry already has its content hash.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    /// The app: a kubeapp.yaml or .star, its directory, or a name under apps/
     pub app: String,
     #[command(flatten)]
     pub aws: AwsArgs,

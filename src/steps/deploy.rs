@@ -34,7 +34,7 @@ pub enum Target {
 /// Deploy one app.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/ (or --all)
+    /// The app: a kubeapp.yaml or .star, its directory, or a name under apps/ (or --all)
     #[arg(
         required_unless_present = "all",
         default_value = "",

@@ -23,7 +23,7 @@ use super::{Output, StepError};
 /// Check what the app's cluster needs from the AWS account.
 #[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct Args {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    /// The app: a kubeapp.yaml or .star, its directory, or a name under apps/
     pub app: String,
     #[command(flatten)]
     pub aws: AwsArgs,

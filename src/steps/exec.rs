@@ -217,8 +217,8 @@ async fn run_one(target: Target, args: &Args, paved: &Path, collect: bool) -> Ru
         }
     };
     let path = dir.path().join("kubeconfig");
-    let doc =
-        crate::spec::yaml::to_string(&kubeconfig(&target, paved, &args.aws)).unwrap_or_default();
+    let doc = crate::spec::yaml::value_to_string(&kubeconfig(&target, paved, &args.aws))
+        .unwrap_or_default();
     if let Err(e) = write_private(&path, &doc) {
         return Run::failed(&target.app, Some(&target), format!("kubeconfig: {e}"));
     }
@@ -308,7 +308,7 @@ pub async fn run(args: &Args) -> Result<Vec<Run>, StepError> {
     // The apps by their files, so that status reads them and not the orphans --all looks for.
     let apps: Vec<String> = status::load_apps(&args.apps, args.all, &args.apps_dir)?
         .into_iter()
-        .map(|a| a.path.display().to_string())
+        .map(|a| a.address.clone())
         .collect();
     let fleet = status::run(&status::Args {
         apps,

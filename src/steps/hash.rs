@@ -15,7 +15,7 @@ use super::{Output, StepError};
 /// Print the content hash of an app's image inputs.
 #[derive(Debug, clap::Args)]
 pub struct HashArgs {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    /// The app: a kubeapp.yaml or .star, its directory, or a name under apps/
     pub app: String,
     /// List every input: build parameters and files with their ids
     #[arg(long)]

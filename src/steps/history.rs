@@ -13,7 +13,7 @@ use super::{Output, StepError};
 /// List an app's deployments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HistoryArgs {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    /// The app: a kubeapp.yaml or .star, its directory, or a name under apps/
     pub app: String,
     #[command(flatten)]
     pub environment: EnvironmentArgs,
@@ -25,7 +25,7 @@ pub struct HistoryArgs {
 /// Mark old deployments inactive and delete them, keeping the newest and the active one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PruneArgs {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    /// The app: a kubeapp.yaml or .star, its directory, or a name under apps/
     pub app: String,
     #[command(flatten)]
     pub environment: EnvironmentArgs,

@@ -201,7 +201,7 @@ async fn remove(
         return "left: no spec describes the app (delete its nodegroups, then the cluster, by hand)"
             .into();
     };
-    let path = loaded.path.display().to_string();
+    let path = loaded.address.clone();
     match finding.kind {
         Kind::OrphanCluster => "left: orphans are only reported".into(),
         Kind::IdleColor => {

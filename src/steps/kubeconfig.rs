@@ -26,7 +26,7 @@ pub struct TokenArgs {
 /// Write a kubeconfig with one context per cluster.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KubeconfigArgs {
-    /// The app (a kubeapp.yaml, its directory, or a name under apps/); omit with --all
+    /// The app (a kubeapp.yaml or .star, its directory, or a name under apps/); omit with --all
     #[arg(required_unless_present = "all")]
     pub app: Option<String>,
     /// Only this color's cluster
@@ -179,7 +179,7 @@ fn spec_regions() -> Vec<String> {
 
 pub fn execute_kubeconfig(args: KubeconfigArgs) -> u8 {
     super::block_on("kubeconfig", collect(&args), |clusters| {
-        let doc = crate::spec::yaml::to_string(&kubeconfig(&clusters)).unwrap_or_default();
+        let doc = crate::spec::yaml::value_to_string(&kubeconfig(&clusters)).unwrap_or_default();
         match &args.file {
             None => {
                 print!("{doc}");

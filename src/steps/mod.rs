@@ -164,7 +164,10 @@ pub fn report_spec_error(e: &SpecError) {
             p.file(),
             p.loc.line,
             p.loc.column,
-            "kubeapp.yaml",
+            match crate::spec::is_star(std::path::Path::new(p.file())) {
+                true => crate::spec::STAR_FILE,
+                false => crate::spec::SPEC_FILE,
+            },
             &format!("{}{help}", p.message),
         );
     }
@@ -196,7 +199,13 @@ pub fn report(step: &str, err: &StepError) {
 pub fn app_name(app: &str) -> String {
     crate::spec::load(app).map_or_else(
         |_| {
-            std::path::Path::new(app.trim_end_matches("/kubeapp.yaml"))
+            if let Some((_, name)) = app.rsplit_once('#') {
+                return name.to_string();
+            }
+            let dir = app
+                .trim_end_matches(&format!("/{}", crate::spec::SPEC_FILE))
+                .trim_end_matches(&format!("/{}", crate::spec::STAR_FILE));
+            std::path::Path::new(dir)
                 .file_name()
                 .map_or_else(|| app.to_string(), |n| n.to_string_lossy().into_owned())
         },

@@ -17,7 +17,7 @@ use super::StepError;
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    /// The app: a kubeapp.yaml or .star, its directory, or a name under apps/
     pub app: String,
     /// How to print the plan
     #[arg(long, short, value_enum, default_value = "text")]

@@ -16,7 +16,7 @@ use super::history::{Entry, entries};
 #[derive(Debug, Clone, clap::Args)]
 // A rollback is of one app: deploy's fleet flags are refused, and not shown.
 #[command(
-    mut_arg("app", |a| a.help("The app: a kubeapp.yaml, its directory, or a name under apps/")),
+    mut_arg("app", |a| a.help("The app: a kubeapp.yaml or .star, its directory, or a name under apps/")),
     mut_arg("all", |a| a.hide(true)),
     mut_arg("apps_dir", |a| a.hide(true)),
     mut_arg("waves", |a| a.hide(true)),

@@ -188,39 +188,39 @@ struct Counters {
     route53: CallCounter,
 }
 
-/// The apps named, or with `all` every app under `dir` (each name once).
+/// The apps named, or with `all` every app under `dir` (each name once): each directory's
+/// kubeapp.yaml, or every app its kubeapp.star describes.
 pub fn load_apps(names: &[String], all: bool, dir: &Path) -> Result<Vec<LoadedApp>, StepError> {
-    let paths: Vec<String> = if all {
+    let mut apps = Vec::new();
+    if all {
         let entries = std::fs::read_dir(dir).map_err(|e| {
             StepError::BadInput(format!(
                 "cannot read {}: {e} (give --apps-dir)",
                 dir.display()
             ))
         })?;
-        let mut found: Vec<String> = entries
-            .flatten()
-            .map(|e| e.path().join("kubeapp.yaml"))
-            .filter(|p| p.is_file())
-            .map(|p| p.display().to_string())
-            .collect();
-        found.sort();
-        found
+        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        for dir in dirs {
+            if let Some(file) = spec::spec_file_in(&dir)? {
+                apps.extend(spec::load_all(&file)?);
+            }
+        }
     } else {
-        names.to_vec()
-    };
-    let mut loaded = Vec::new();
-    let mut names = HashMap::new();
-    for path in paths {
-        let app = spec::load(&path)?;
-        if let Some(other) = names.insert(app.spec.name.clone(), path.clone()) {
+        for name in names {
+            apps.push(spec::load(name)?);
+        }
+    }
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for app in &apps {
+        if let Some(other) = seen.insert(app.spec.name.clone(), app.address.clone()) {
             return Err(StepError::BadInput(format!(
-                "{path} and {other} both describe the app {}",
-                app.spec.name
+                "{} and {other} both describe the app {}",
+                app.address, app.spec.name
             )));
         }
-        loaded.push(app);
     }
-    Ok(loaded)
+    Ok(apps)
 }
 
 pub async fn run(args: &Args) -> Result<Fleet, StepError> {
@@ -406,7 +406,7 @@ async fn read_app(
     let app = &loaded.spec;
     let mut status = AppStatus {
         app: app.name.clone(),
-        spec: loaded.path.display().to_string(),
+        spec: loaded.address.clone(),
         region,
         ..AppStatus::default()
     };

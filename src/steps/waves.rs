@@ -187,13 +187,13 @@ pub async fn run(args: &deploy::Args) -> Result<Rollout, StepError> {
     let mut apps: Vec<LoadedApp> = status::load_apps(&[], true, &fleet.apps_dir)?;
     if apps.is_empty() {
         return Err(StepError::BadInput(format!(
-            "no apps under {} (<dir>/*/kubeapp.yaml): give --apps-dir",
+            "no apps under {} (<dir>/*/kubeapp.yaml or kubeapp.star): give --apps-dir",
             fleet.apps_dir.display()
         )));
     }
     apps.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
     let read = status::run(&status::Args {
-        apps: apps.iter().map(|a| a.path.display().to_string()).collect(),
+        apps: apps.iter().map(|a| a.address.clone()).collect(),
         all: false,
         apps_dir: fleet.apps_dir.clone(),
         aws: args.aws.clone(),
@@ -259,7 +259,7 @@ async fn deploy_wave(args: &deploy::Args, members: &[LoadedApp], wave: &mut Wave
         .iter()
         .enumerate()
         .filter(|(_, a)| matches!(a.state, AppState::Pending(_)))
-        .map(|(i, _)| (i, members[i].path.display().to_string()))
+        .map(|(i, _)| (i, members[i].address.clone()))
         .collect();
     eprintln!(
         "wave {number}: deploying {} of {} apps",

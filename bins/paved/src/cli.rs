@@ -11,19 +11,20 @@ use paved::steps::{quiet_on_closed_pipe, report_spec_error};
 use paved_core::exit;
 use paved_core::plan::{Live, plan};
 use paved_core::render::{RenderOptions, render, to_yaml_stream};
-use paved_core::spec::{self, SPEC_FILE};
+use paved_core::spec::{self, SPEC_FILE, STAR_FILE};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "paved",
     version,
     about = "Ship kubeapps to EKS: content-hash image builds, one cluster per app, blue/green DNS cutover",
-    long_about = "paved deploys kubeapps (services declared in kubeapp.yaml) to their own EKS clusters.\n\
+    long_about = "paved deploys kubeapps (services declared in kubeapp.yaml or kubeapp.star) to their own EKS clusters.\n\
                   A deploy plans (rolling or blue/green), builds the image unless the registry already has its content hash,\n\
                   creates a cluster when the cluster spec changed, applies and verifies the Kubernetes objects,\n\
                   moves DNS traffic in checked steps and tears the old cluster down.",
     after_help = "Exit codes: 0 ok, 1 failed, 2 bad input, 3 verification failed.\n\
-                  An <APP> is a kubeapp.yaml, a directory holding one, or a name under apps/."
+                  An <APP> is a kubeapp.yaml or kubeapp.star, a directory holding one, or an app's name under apps/;\n\
+                  <file>#<name> picks one app of a kubeapp.star that describes several."
 )]
 pub struct Cli {
     /// Say more: each error's causes under its line, and paved's debug logs (PAVED_LOG still
@@ -40,7 +41,7 @@ pub enum Command {
     Plan(PlanArgs),
     /// Print the Kubernetes objects of an app as multi-document YAML
     Render(RenderArgs),
-    /// Check kubeapp.yaml files; every problem is reported with file:line:column (exit 2 if any)
+    /// Check kubeapp.yaml and kubeapp.star files; every problem is reported with file:line:column (exit 2 if any)
     Validate(ValidateArgs),
     /// Print the JSON Schema of kubeapp.yaml (for editors and CI)
     Schema,
@@ -84,11 +85,15 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// The app: a kubeapp.yaml, its directory, or a name under apps/
+    /// The app: a kubeapp.yaml or .star, its directory, or a name under apps/
     pub app: String,
     /// The image reference every container runs (default: `<repository>:unbuilt`)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "spec")]
     pub image: Option<String>,
+    /// Print the app's spec instead, as paved read it: a kubeapp.star evaluated, a kubeapp.yaml
+    /// merged with the files it extends (saved as a kubeapp.yaml, it describes the same app)
+    #[arg(long)]
+    pub spec: bool,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +124,13 @@ pub fn run(cli: Cli) -> u8 {
             let mut plan = plan(&loaded, Live::Unknown, args.image.clone());
             plan.warn_support(loaded.spec.cluster.support, paved_core::support::today());
             print!("{}", plan.render(args.output));
+            exit::OK
+        }),
+        Command::Render(args) if args.spec => with_app(&args.app, |loaded| {
+            print!(
+                "{}",
+                spec::yaml::value_to_string(&loaded.tree.to_json()).unwrap_or_default()
+            );
             exit::OK
         }),
         Command::Render(args) => with_app(&args.app, |loaded| {
@@ -165,19 +177,20 @@ fn with_app(given: &str, f: impl FnOnce(spec::LoadedApp) -> u8) -> u8 {
     }
 }
 
-/// The kubeapp files a validate argument stands for: the file, or every kubeapp.yaml below the
-/// directory (a repository root finds apps/*/kubeapp.yaml), skipping hidden directories and
-/// build output.
-fn expand(path: &Path) -> Vec<PathBuf> {
+/// The kubeapp files a validate argument stands for: the file, or every kubeapp.yaml and
+/// kubeapp.star below the directory (a repository root finds apps/*/kubeapp.*), skipping hidden
+/// directories and build output. A directory holding both is reported as an error.
+fn expand(path: &Path) -> Vec<Result<PathBuf, spec::SpecError>> {
     if path.is_file() {
-        return vec![path.to_path_buf()];
+        return vec![Ok(path.to_path_buf())];
     }
     let mut found = Vec::new();
     let mut dirs = vec![(path.to_path_buf(), 0)];
     while let Some((dir, depth)) = dirs.pop() {
-        let own = dir.join(SPEC_FILE);
-        if own.is_file() {
-            found.push(own);
+        match spec::spec_file_in(&dir) {
+            Ok(Some(file)) => found.push(Ok(file)),
+            Ok(None) => {}
+            Err(e) => found.push(Err(e)),
         }
         // Apps live a few levels down; a deeper tree is not searched.
         if depth == 6 {
@@ -192,7 +205,7 @@ fn expand(path: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    found.sort();
+    found.sort_by_key(|f| f.as_ref().ok().cloned());
     found
 }
 
@@ -207,14 +220,18 @@ fn validate(paths: &[PathBuf]) -> u8 {
         let files = expand(given);
         if files.is_empty() {
             eprintln!(
-                "error: no {SPEC_FILE} at {} or in its subdirectories",
+                "error: no {SPEC_FILE} or {STAR_FILE} at {} or in its subdirectories",
                 given.display()
             );
             code = exit::BAD_INPUT;
         }
         for file in files {
-            match spec::load_file(&file) {
-                Ok(loaded) => println!("ok: {} ({})", file.display(), loaded.spec.name),
+            match file.and_then(|file| spec::load_all(&file)) {
+                Ok(apps) => {
+                    for app in apps {
+                        println!("ok: {} ({})", app.address, app.spec.name);
+                    }
+                }
                 Err(e) => {
                     report_spec_error(&e);
                     code = exit::BAD_INPUT;

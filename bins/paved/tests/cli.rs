@@ -271,3 +271,61 @@ fn verbose_adds_the_causes_under_the_one_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn validate_and_render_spec_read_starlark_apps() {
+    let out = paved(&["validate", "examples/starlark"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("ok: examples/starlark/billing/kubeapp.star (billing)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok: examples/starlark/queues/kubeapp.star#worker-emails (worker-emails)"),
+        "{stdout}"
+    );
+    // The spec a program produced, as YAML: loaded back as a kubeapp.yaml, the same app.
+    let out = paved(&["render", "--spec", "examples/starlark/billing"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("kubeapp.yaml");
+    std::fs::write(&file, &out.stdout).expect("write");
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").expect("write");
+    let reread = paved_core::spec::load_file(&file).expect("the printed spec loads");
+    let root = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/starlark/billing"
+    );
+    assert_eq!(
+        reread.spec,
+        paved_core::spec::load(root).expect("billing").spec
+    );
+    let out = paved(&["validate", "tests/fixtures/starlark/typos"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("tests/fixtures/starlark/typos/kubeapp.star:10:13"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_app_of_a_generated_set_is_found_by_its_name_under_apps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("apps/queues")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("apps/queues/kubeapp.star"),
+        "CLUSTER = {'region': 'us-east-1', 'version': '1.35', 'network': {'subnets': ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002']}, 'roles': {'cluster': 'arn:aws:iam::123456789012:role/c', 'nodes': 'arn:aws:iam::123456789012:role/n'}}\n\
+         for q in ['a', 'b']:\n    kubeapp(name = 'worker-' + q, cluster = CLUSTER, image = {'native': {'files': [{'src': 'kubeapp.star', 'dest': '/x'}], 'entrypoint': ['/x']}}, components = {'c': {'replicas': 1}})\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_paved"))
+        .args(["render", "--spec", "worker-b"])
+        .current_dir(dir.path())
+        .output()
+        .expect("paved");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("name: worker-b"), "{stdout}");
+}

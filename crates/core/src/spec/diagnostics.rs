@@ -85,6 +85,19 @@ pub enum SpecError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// An app directory holds a kubeapp.yaml and a kubeapp.star.
+    #[error("{} holds both kubeapp.yaml and kubeapp.star: an app is written in one of them; remove the other", .dir.display())]
+    Both { dir: PathBuf },
+    /// A kubeapp.star describes several apps and none was named.
+    #[error("{} describes {} apps ({}): name one, e.g. `{}#{}`", .file.display(), .names.len(), .names.join(", "), .file.display(), .names.first().map_or("", String::as_str))]
+    Choose { file: PathBuf, names: Vec<String> },
+    /// The app named is not one the kubeapp.star describes.
+    #[error("{} describes no app `{name}` (it describes {})", .file.display(), .names.join(", "))]
+    NoSuchApp {
+        file: PathBuf,
+        name: String,
+        names: Vec<String>,
+    },
     /// The spec has problems; every one found is listed.
     #[error("{}", summary(.0))]
     Invalid(Vec<Problem>),

@@ -3,13 +3,15 @@
 pub mod diagnostics;
 pub mod load;
 pub mod schema_check;
+pub mod star;
 pub mod types;
 pub mod units;
 pub mod validate;
 pub mod yaml;
 
 pub use diagnostics::{Problem, SpecError};
-pub use load::{LoadedApp, SPEC_FILE, load, load_file, locate};
+pub use load::{LoadedApp, SPEC_FILE, is_star, load, load_all, load_file, locate, spec_file_in};
+pub use star::STAR_FILE;
 pub use types::*;
 
 /// The URL editors fetch the schema from (the yaml-language-server modeline of the examples

@@ -17,10 +17,17 @@ const AUTO_MODE_MIN_MINOR: u32 = 29;
 /// Longest app name: `<name>-green` must fit EKS's cluster-name rules with room for nodegroups.
 pub const MAX_APP_NAME: usize = 40;
 
-/// All semantic problems of a spec; `tree` locates them.
-pub fn validate(spec: &KubeApp, tree: &Node, schema: &serde_json::Value) -> Vec<Problem> {
+/// All semantic problems of a spec; `tree` locates them, `dir` is the app's directory (where
+/// the spec's relative paths start).
+pub fn validate(
+    spec: &KubeApp,
+    tree: &Node,
+    dir: &Path,
+    schema: &serde_json::Value,
+) -> Vec<Problem> {
     let mut v = Validator {
         tree,
+        dir,
         schema: SchemaChecker::new(schema),
         problems: Vec::new(),
     };
@@ -34,6 +41,7 @@ pub fn validate(spec: &KubeApp, tree: &Node, schema: &serde_json::Value) -> Vec<
 /// spec does. Nothing is reported twice: `structural` problems' values are not looked at again.
 pub fn validate_despite(
     tree: &Node,
+    dir: &Path,
     structural: &[Problem],
     schema: &serde_json::Value,
 ) -> Vec<Problem> {
@@ -43,6 +51,7 @@ pub fn validate_despite(
     }
     let mut v = Validator {
         tree,
+        dir,
         schema: SchemaChecker::new(schema),
         problems: Vec::new(),
     };
@@ -122,6 +131,7 @@ fn remove_at(json: &mut serde_json::Value, path: &str) {
 
 struct Validator<'t> {
     tree: &'t Node,
+    dir: &'t Path,
     schema: SchemaChecker<'t>,
     problems: Vec<Problem>,
 }
@@ -232,11 +242,8 @@ impl Validator<'_> {
     /// A `.dockerignore` line Docker refuses makes the build fail: report it where it is
     /// written. (A file that cannot be read is left to the build, which says so.)
     fn docker_ignore(&mut self, docker: &DockerBuild) {
-        let dir = Path::new(&self.tree.loc.source.path)
-            .parent()
-            .unwrap_or(Path::new("."));
-        let context = dir.join(&docker.context);
-        let dockerfile = dir.join(&docker.dockerfile);
+        let context = self.dir.join(&docker.context);
+        let dockerfile = self.dir.join(&docker.dockerfile);
         if let Err(IgnoreFileError::Invalid(e)) =
             DockerIgnore::for_build(&context, Some(&dockerfile))
         {

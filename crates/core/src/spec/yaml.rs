@@ -425,16 +425,69 @@ impl TreeBuilder {
 
 /// `value` as YAML, the way paved writes manifests and kubeconfigs: strings a YAML 1.1 reader
 /// (Kubernetes') would take for a bool, a number or null quoted; multi-line strings as `|`
-/// blocks; long single-line strings (image references) left on their line, not folded.
+/// blocks; long single-line strings (image references) left on their line, not folded. A
+/// `serde_json::Value` goes through [`value_to_string`] instead.
 pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, serde_saphyr::SerializeError> {
     let mut options = serde_saphyr::SerializerOptions::default();
     options.folded_wrap_chars = usize::MAX;
     serde_saphyr::to_string_with_options(value, options)
 }
 
+/// A JSON value as YAML (see [`to_string`]). starlark-rust turns on serde_json's
+/// `arbitrary_precision` for the whole build, and with it a `serde_json::Number` serializes as
+/// a one-key map (`$serde_json::private::Number: "6"`) to any serializer but serde_json's own;
+/// this writes numbers as numbers whatever serde_json's features are.
+pub fn value_to_string(value: &serde_json::Value) -> Result<String, serde_saphyr::SerializeError> {
+    to_string(&PlainJson(value))
+}
+
+struct PlainJson<'a>(&'a serde_json::Value);
+
+impl serde::Serialize for PlainJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        use serde_json::Value as Json;
+        match self.0 {
+            Json::Null => serializer.serialize_unit(),
+            Json::Bool(b) => serializer.serialize_bool(*b),
+            Json::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => serializer.serialize_u64(u),
+                (_, Some(i), _) => serializer.serialize_i64(i),
+                (_, _, Some(f)) => serializer.serialize_f64(f),
+                // Beyond f64: the digits as written.
+                _ => serializer.serialize_str(&n.to_string()),
+            },
+            Json::String(text) => serializer.serialize_str(text),
+            Json::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&PlainJson(item))?;
+                }
+                seq.end()
+            }
+            Json::Object(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (key, item) in entries {
+                    map.serialize_entry(key, &PlainJson(item))?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_numbers_are_written_as_yaml_numbers() {
+        let value = serde_json::json!({"port": 8080, "delta": -3, "share": 0.5, "name": "80"});
+        let yaml = value_to_string(&value).expect("yaml");
+        for line in ["port: 8080", "delta: -3", "share: 0.5", "name: \"80\""] {
+            assert!(yaml.contains(line), "{line} in {yaml}");
+        }
+    }
 
     fn tree(text: &str) -> Node {
         parse(Arc::new(Source {
