@@ -170,10 +170,14 @@ fn without_a_repository_root_only_relative_loads_work() {
     );
 }
 
+/// Each program fails where its report says: a load cycle at the load that closes it, an
+/// evaluation error with its call stack, a syntax error at the token.
 #[test]
-fn a_load_cycle_is_reported_at_the_load_that_closes_it() {
-    let report = report_of("tests/fixtures/starlark/cycle");
-    insta::assert_snapshot!("cycle", report);
+fn starlark_problems_are_located_with_their_call_stack() {
+    for fixture in ["cycle", "runtime", "syntax"] {
+        let report = report_of(&format!("tests/fixtures/starlark/{fixture}"));
+        insta::assert_snapshot!(fixture, report);
+    }
 }
 
 #[test]
@@ -214,18 +218,6 @@ fn spec_errors_point_at_the_starlark_that_wrote_the_value() {
         err.problems()[4]
     );
     insta::assert_snapshot!("typos", err.render(false));
-}
-
-#[test]
-fn starlark_errors_carry_the_call_stack() {
-    let report = report_of("tests/fixtures/starlark/runtime");
-    insta::assert_snapshot!("runtime", report);
-}
-
-#[test]
-fn a_syntax_error_is_located() {
-    let report = report_of("tests/fixtures/starlark/syntax");
-    insta::assert_snapshot!("syntax", report);
 }
 
 #[test]

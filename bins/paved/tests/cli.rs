@@ -3,10 +3,17 @@
 use std::process::{Command, Output};
 
 fn paved(args: &[&str]) -> Output {
+    // Paths in the examples are relative to the repository root.
+    paved_at(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
+        args,
+    )
+}
+
+fn paved_at(dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_paved"))
         .args(args)
-        // Paths in the examples are relative to the repository root.
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .current_dir(dir)
         .env("NO_COLOR", "1")
         .output()
         .expect("run paved")
@@ -320,11 +327,7 @@ fn an_app_of_a_generated_set_is_found_by_its_name_under_apps() {
          for q in ['a', 'b']:\n    kubeapp(name = 'worker-' + q, cluster = CLUSTER, image = {'native': {'files': [{'src': 'kubeapp.star', 'dest': '/x'}], 'entrypoint': ['/x']}}, components = {'c': {'replicas': 1}})\n",
     )
     .expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_paved"))
-        .args(["render", "--spec", "worker-b"])
-        .current_dir(dir.path())
-        .output()
-        .expect("paved");
+    let out = paved_at(dir.path(), &["render", "--spec", "worker-b"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("name: worker-b"), "{stdout}");
