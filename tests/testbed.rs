@@ -10,7 +10,9 @@ fn moto_answers() {
     let Some(endpoint) = bed_service("PAVED_TEST_AWS_ENDPOINT") else {
         return;
     };
-    let r = http::request("GET", &format!("{endpoint}/moto-api/data.json"), &[], "");
+    // Its configuration, not /moto-api/data.json: moto cannot serialize every model it holds
+    // (an ECR image another test pushed made that answer 500).
+    let r = http::request("GET", &format!("{endpoint}/moto-api/config"), &[], "");
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.starts_with('{'), "{}", r.body);
 }
